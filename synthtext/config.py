@@ -1,0 +1,124 @@
+"""Render configuration: every knob of ``synthgen render`` as one JSON-able dataclass.
+
+Ranges are ``(low, high)`` pairs sampled per sample; probabilities are per sample. The
+config (not the worker count) decides the output bytes, so it is hashed into the manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+
+from .errors import ConfigError
+
+LAYOUTS = ("page", "line")
+UNITS = ("chars", "words", "lines")
+MISSING = ("resample", "strip", "error")
+ALIGNS = ("left", "center", "right", "justify")
+
+
+def embedded_corpus_path() -> str:
+    return str(resources.files("synthtext") / "data" / "sample_corpus.txt")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    corpora: tuple[tuple[str, float], ...] = ()  # (path, weight); empty = embedded corpus
+    corpus_format: str = "auto"
+    encoding: str = "utf-8"
+    fonts: str = "embedded"
+    seed: int = 0
+    layout: str = "page"
+    length_unit: str = "words"
+    length: tuple[int, int] = (1, 250)  # in length_unit; log-uniform
+    width: tuple[int, int] = (768, 1280)
+    height: tuple[int, int] = (768, 1400)
+    margin: tuple[float, float] = (0.02, 0.10)  # fraction of the shorter side, per side
+    font_size: tuple[int, int] = (20, 44)  # px
+    line_height: tuple[int, int] = (48, 80)  # line layout: image height in px
+    line_spacing: tuple[float, float] = (1.0, 1.5)  # pitch / (ascent + descent)
+    block_width: tuple[float, float] = (0.5, 1.0)  # text block width / available width
+    ink: tuple[int, int] = (0, 80)  # grey level of the ink
+    paper: tuple[int, int] = (200, 255)  # grey level of the plain paper
+    align: dict = field(default_factory=lambda: {"left": 0.55, "justify": 0.15,
+                                                 "center": 0.15, "right": 0.15})
+    paragraph_break: float = 0.8  # P(a corpus paragraph break becomes a break on the page)
+    blank_line: float = 0.3  # P(paragraphs are separated by a blank line)
+    first_line_indent: float = 0.4  # P(first lines of paragraphs are indented)
+    paragraph_indent: float = 0.1  # P(a paragraph is indented as a whole)
+    indent_spaces: tuple[int, int] = (2, 6)
+    rotation: dict = field(default_factory=lambda: {0: 0.94, 90: 0.02, 180: 0.02, 270: 0.02})
+    skew: float = 0.3  # P(small skew)
+    max_skew: float = 2.0  # degrees
+    cursive_ratio: float = 0.5
+    missing_glyphs: str = "resample"
+    split: tuple[tuple[str, float], ...] = ()  # e.g. (("train", 0.98), ("validation", 0.02))
+    augment: str = "none"
+
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["rotation"] = {str(k): v for k, v in self.rotation.items()}
+        d["corpora"] = [list(c) for c in self.corpora]
+        d["split"] = dict(self.split)
+        return d
+
+    def corpus_list(self) -> list[tuple[str, float]]:
+        return list(self.corpora) or [(embedded_corpus_path(), 1.0)]
+
+    def validate(self) -> "RenderConfig":
+        """Raise ConfigError naming the option for any value that cannot work."""
+        _choice("--layout", self.layout, LAYOUTS)
+        _choice("--length-unit", self.length_unit, UNITS)
+        _choice("--missing-glyphs", self.missing_glyphs, MISSING)
+        for name in ("length", "width", "height", "font_size", "line_height", "indent_spaces"):
+            _range(name, getattr(self, name), minimum=1)
+        for name in ("margin", "line_spacing", "block_width", "ink", "paper"):
+            _range(name, getattr(self, name), minimum=0)
+        if self.margin[1] >= 0.4:
+            raise ConfigError("--margin: the largest margin must be below 0.4 of the page")
+        if not 0 <= self.cursive_ratio <= 1:
+            raise ConfigError("--cursive-ratio must be between 0 and 1")
+        for name in ("paragraph_break", "blank_line", "first_line_indent", "paragraph_indent",
+                     "skew"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be a probability in [0, 1]")
+        _weights("--align", self.align, ALIGNS)
+        _weights("--rotation", self.rotation, (0, 90, 180, 270))
+        self._check_fit()
+        return self
+
+    def _check_fit(self) -> None:
+        """The smallest font must fit the smallest canvas, or no sample can be made."""
+        if self.layout == "line":
+            if self.font_size[0] > self.line_height[1]:
+                raise ConfigError(f"--font-size {self.font_size[0]} px cannot fit a line image "
+                                  f"of --line-height {self.line_height[1]} px; lower the font "
+                                  "size or raise the line height")
+            return
+        short = min(self.width[0], self.height[0])
+        usable = short * (1 - 2 * self.margin[1])
+        if self.font_size[0] * 1.6 > usable:
+            raise ConfigError(f"--font-size {self.font_size[0]} px cannot fit a "
+                              f"{self.width[0]}x{self.height[0]} canvas with margins up to "
+                              f"{self.margin[1]}; use a smaller --font-size or larger "
+                              "--width/--height")
+
+
+def _choice(opt: str, value, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"{opt} {value!r} is not one of {', '.join(map(str, choices))}")
+
+
+def _range(name: str, pair, minimum: float) -> None:
+    opt = "--" + name.replace("_", "-")
+    if len(pair) != 2 or pair[0] > pair[1] or pair[0] < minimum:
+        raise ConfigError(f"{opt} {pair[0]}:{pair[1]} must be LOW:HIGH with "
+                          f"{minimum} <= LOW <= HIGH")
+
+
+def _weights(opt: str, weights: dict, allowed) -> None:
+    bad = [k for k in weights if k not in allowed]
+    if bad or not weights or any(v < 0 for v in weights.values()) or sum(weights.values()) <= 0:
+        raise ConfigError(f"{opt} needs non-negative weights over {', '.join(map(str, allowed))}"
+                          f" with a positive sum (got {weights})")

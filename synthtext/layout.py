@@ -1,0 +1,206 @@
+"""Page layout: sample the page's parameters, then break text into the lines that fit.
+
+Sampling only draws numbers into a JSON-able dict; :func:`wrap` and :func:`fit_lines` are
+deterministic given those numbers and the font's measurements. Indentation is written into
+the label as leading spaces by one rule: a line indented by ``n`` space widths (of its own
+font and size) from the text block's left edge starts with ``n`` spaces. Only left-aligned
+and justified text is indented; centred and right-aligned lines never get leading spaces.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import RenderConfig
+
+_BREAK_AFTER = re.compile(r"[-,)\]/]")  # where an over-long word may be broken across lines
+
+
+@dataclass
+class LayoutLine:
+    """One line on the page: its words, indentation (in spaces) and how it is justified."""
+
+    words: list[str]
+    indent: int = 0  # leading spaces in the label
+    blank: bool = False  # a paragraph gap: empty label line, no ink
+    last_of_paragraph: bool = True  # justified text leaves these lines ragged
+
+    @property
+    def body(self) -> str:
+        return " ".join(self.words)
+
+    @property
+    def label(self) -> str:
+        return "" if self.blank else " " * self.indent + self.body
+
+
+def _pick(rng, weights: dict):
+    keys = list(weights)
+    p = np.array([float(weights[k]) for k in keys])
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def log_uniform_int(rng, low: int, high: int) -> int:
+    return int(min(high, math.floor(math.exp(rng.uniform(math.log(low), math.log(high + 1))))))
+
+
+def sample_page(rng, cfg: RenderConfig) -> dict:
+    """Canvas, margins, type size, spacing, tones, alignment, orientation and length target."""
+    w = int(rng.integers(cfg.width[0], cfg.width[1] + 1))
+    h = int(rng.integers(cfg.height[0], cfg.height[1] + 1))
+    short = min(w, h)
+    margins = [int(round(rng.uniform(*cfg.margin) * short)) for _ in range(4)]
+    align = _pick(rng, cfg.align)
+    skew = float(rng.uniform(-cfg.max_skew, cfg.max_skew)) if rng.random() < cfg.skew else 0.0
+    return {
+        "layout": "page",
+        "canvas": [w, h],
+        "margins": margins,  # left, top, right, bottom
+        "font_size": int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1)),
+        "line_spacing": round(float(rng.uniform(*cfg.line_spacing)), 3),
+        "block_width": round(float(rng.uniform(*cfg.block_width)), 3),
+        "align": align,
+        "ink": int(rng.integers(cfg.ink[0], cfg.ink[1] + 1)),
+        "paper": int(rng.integers(cfg.paper[0], cfg.paper[1] + 1)),
+        "rotation": int(_pick(rng, cfg.rotation)),
+        "skew": round(skew, 3),
+        "placement": [round(float(rng.random()), 4), round(float(rng.random()), 4)],
+        "length": log_uniform_int(rng, *cfg.length),
+        "length_unit": cfg.length_unit,
+    }
+
+
+def sample_line(rng, cfg: RenderConfig) -> dict:
+    """A tight single-line image: height, type size within it, padding and tones."""
+    height = int(rng.integers(cfg.line_height[0], cfg.line_height[1] + 1))
+    low = min(cfg.font_size[0], height)
+    size = int(rng.integers(low, min(cfg.font_size[1], height) + 1))
+    skew = float(rng.uniform(-cfg.max_skew, cfg.max_skew)) if rng.random() < cfg.skew else 0.0
+    return {
+        "layout": "line",
+        "height": height,
+        "font_size": size,
+        "pad": [int(rng.integers(2, max(3, height // 2))) for _ in range(2)],  # left, right
+        "vertical": round(float(rng.random()), 4),
+        "ink": int(rng.integers(cfg.ink[0], cfg.ink[1] + 1)),
+        "paper": int(rng.integers(cfg.paper[0], cfg.paper[1] + 1)),
+        "rotation": int(_pick(rng, cfg.rotation)),
+        "skew": round(skew, 3),
+        "length": log_uniform_int(rng, *cfg.length),
+        "length_unit": cfg.length_unit,
+    }
+
+
+def sample_paragraphs(rng, cfg: RenderConfig, n_paragraphs: int, align: str) -> dict:
+    """Which corpus paragraph breaks show on the page, and how paragraphs are set off."""
+    indentable = align in ("left", "justify")
+    lo, hi = cfg.indent_spaces
+    first = int(rng.integers(lo, hi + 1)) if indentable and rng.random() < cfg.first_line_indent else 0
+    block = int(rng.integers(lo, hi + 1)) if indentable else 0
+    return {
+        "breaks": [bool(rng.random() < cfg.paragraph_break) for _ in range(n_paragraphs - 1)],
+        "blank_line": bool(rng.random() < cfg.blank_line),
+        "first_line_indent": first,
+        "paragraph_indent": [block if indentable and rng.random() < cfg.paragraph_indent else 0
+                             for _ in range(n_paragraphs)],
+    }
+
+
+def merge_paragraphs(paragraphs, breaks: list[bool]) -> list[tuple[list[str], int]]:
+    """Join corpus paragraphs whose break is not shown; keep each one's first index."""
+    merged = [(list(paragraphs[0]), 0)]
+    for i, (para, brk) in enumerate(zip(paragraphs[1:], breaks), start=1):
+        if brk:
+            merged.append((list(para), i))
+        else:
+            merged[-1][0].extend(para)
+    return merged
+
+
+def wrap(paragraphs, style: dict, width_of, space: float, max_width: float) -> list[LayoutLine]:
+    """Greedy line breaking by measured widths; stops at a word that cannot fit at all.
+
+    ``width_of(text)`` is the advance width of ``text``; ``space`` that of one space.
+    """
+    lines: list[LayoutLine] = []
+    for words, first_idx in merge_paragraphs(paragraphs, style["breaks"]):
+        if lines and style["blank_line"]:
+            lines.append(LayoutLine([], blank=True))
+        block = style["paragraph_indent"][first_idx]
+        indent = block + style["first_line_indent"]
+        if not _wrap_paragraph(words, lines, indent, block, width_of, space, max_width):
+            break
+    while lines and lines[-1].blank:
+        lines.pop()
+    return lines
+
+
+def _wrap_paragraph(words, lines, indent, block, width_of, space, max_width) -> bool:
+    """Append the paragraph's lines; False when a word could not be placed (text cut)."""
+    cur = LayoutLine([], indent=indent, last_of_paragraph=False)
+    used = indent * space
+    queue = list(reversed(words))
+    while queue:
+        word = queue.pop()
+        w = width_of(word)
+        gap = space if cur.words else 0.0
+        if used + gap + w <= max_width:
+            cur.words.append(word)
+            used += gap + w
+            continue
+        if not cur.words and cur.indent > block:  # drop the first-line indent, retry
+            cur.indent, used = block, block * space
+            queue.append(word)
+            continue
+        fits_alone = block * space + w <= max_width
+        head, tail = ("", word) if fits_alone else _split_long(word, width_of,
+                                                                max_width - used - gap)
+        if head:
+            cur.words.append(head)
+            queue.append(tail)
+        elif not cur.words:
+            return False
+        else:
+            queue.append(word)
+        lines.append(cur)
+        cur, used = LayoutLine([], indent=block, last_of_paragraph=False), block * space
+    if cur.words:
+        cur.last_of_paragraph = True
+        lines.append(cur)
+    return True
+
+
+def _split_long(word: str, width_of, room: float) -> tuple[str, str]:
+    """Break a word after a hyphen, comma, bracket or slash so the head fits in ``room``."""
+    best = ""
+    for m in _BREAK_AFTER.finditer(word):
+        head = word[: m.end()]
+        if m.end() < len(word) and width_of(head) <= room:
+            best = head
+    return (best, word[len(best):]) if best else ("", word)
+
+
+def lines_that_fit(n_lines_avail: int, lines: list[LayoutLine]) -> list[LayoutLine]:
+    kept = lines[:max(0, n_lines_avail)]
+    while kept and kept[-1].blank:
+        kept.pop()
+    return kept
+
+
+def trim_to_length(lines: list[LayoutLine], unit: str, length: int) -> list[LayoutLine]:
+    """Keep whole lines up to ``length`` lines (other units were applied to the span)."""
+    if unit != "lines":
+        return lines
+    out, count = [], 0
+    for line in lines:
+        if count >= length:
+            break
+        out.append(line)
+        count += 0 if line.blank else 1
+    while out and out[-1].blank:
+        out.pop()
+    return out

@@ -1,0 +1,89 @@
+"""``dataset.json``: what a shard directory holds and how it was made.
+
+The manifest is written as ``incomplete`` before any shard and rewritten as ``complete``
+at the end, always atomically. Per-shard statistics live in ``.synthgen/shards/`` (hidden,
+so dataset loaders never mistake them for data) until they are folded into the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+MANIFEST = "dataset.json"
+SCHEMA = "synthgen.dataset/1"
+STATE_DIR = ".synthgen"
+
+
+def config_digest(config: dict) -> str:
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    """Write JSON to a temp file in the same directory, fsync, then rename over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=indent, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_manifest(out: str | os.PathLike) -> dict | None:
+    path = Path(out) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not a readable synthgen manifest ({e}); "
+                        "use --overwrite to replace the directory's contents") from None
+
+
+def shard_stats_path(out: str | os.PathLike, shard: str) -> Path:
+    return Path(out) / STATE_DIR / "shards" / f"{shard}.json"
+
+
+def new_manifest(kind: str, version: str, config: dict, splits: dict[str, int],
+                 shard_size: int) -> dict:
+    return {
+        "schema": SCHEMA,
+        "generator": {"name": "synthgen", "version": version, "command": kind},
+        "status": "incomplete",
+        "config": config,
+        "config_sha256": config_digest(config),
+        "shard_size": shard_size,
+        "splits": {s: {"samples": n} for s, n in splits.items()},
+    }
+
+
+def finalise_manifest(manifest: dict, shard_stats: list[dict]) -> dict:
+    """Fold per-shard statistics into the manifest and mark it complete."""
+    totals: dict[str, Counter] = {"label_chars": Counter(), "fonts": Counter(),
+                                  "font_categories": Counter(), "rejects": Counter(),
+                                  "rotation": Counter(), "lines": Counter()}
+    splits = manifest["splits"]
+    for s in splits.values():
+        s["shards"] = []
+    n_chars = 0
+    for st in sorted(shard_stats, key=lambda st: st["name"]):
+        splits[st["split"]]["shards"].append(
+            {k: st[k] for k in ("name", "samples", "sha256", "bytes")})
+        for k in totals:
+            totals[k].update(st.get(k, {}))
+        n_chars += st.get("characters", 0)
+    stats = {k: dict(sorted(v.items())) for k, v in totals.items()}
+    stats["samples"] = sum(s["samples"] for s in splits.values())
+    stats["characters"] = n_chars
+    manifest["stats"] = stats
+    manifest["status"] = "complete"
+    return manifest

@@ -1,0 +1,248 @@
+"""Render one sample: span -> font given the text -> lines that fit -> drawn, placed page.
+
+``Renderer.sample(split, index)`` depends only on (config, split, index): its random
+generator is seeded from ``(seed, split, index, attempt)``, and a rejected attempt (no font
+renders the span, nothing fits) moves to the next attempt with a fresh seed, counted in the
+sample's ``rejects``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections import Counter
+
+import numpy as np
+
+from . import __version__
+from .config import RenderConfig
+from .corpus import Corpus, CorpusMix
+from .draw import (Measure, compose, draw_mask, place_lines, rot90_page, rotate_mask,
+                   rotated_size, transform_lines, affine_fn, block_box)
+from .errors import UserError
+from .fonts import FontSet, resolve_fonts
+from .layout import (LayoutLine, lines_that_fit, sample_line, sample_page, sample_paragraphs,
+                     trim_to_length, wrap)
+from .sample import Line, Sample
+
+MAX_ATTEMPTS = 50
+LINE_MAX_WIDTH = 4096  # px: a single-line image never grows wider
+
+
+class Reject(Exception):
+    """This attempt cannot make a valid sample; ``cause`` is counted in the statistics."""
+
+    def __init__(self, cause: str):
+        super().__init__(cause)
+        self.cause = cause
+
+
+def split_seed(split: str) -> int:
+    return zlib.crc32(split.encode("utf-8"))
+
+
+def open_corpora(cfg: RenderConfig) -> CorpusMix:
+    mix = CorpusMix([(Corpus(path, format=cfg.corpus_format, encoding=cfg.encoding), w)
+                     for path, w in cfg.corpus_list()])
+    if cfg.split:
+        mix.split_regions(dict(cfg.split))
+    return mix
+
+
+class Renderer:
+    """Loaded corpora and fonts for one config; make samples by index."""
+
+    def __init__(self, cfg: RenderConfig, corpus: CorpusMix | None = None,
+                 fonts: FontSet | None = None):
+        self.cfg = cfg.validate()
+        self.corpus = corpus or open_corpora(cfg)
+        self.fonts = fonts or FontSet(resolve_fonts(cfg.fonts))
+        self.augment = None
+        if cfg.augment != "none":
+            from augment import load_augment
+
+            self.augment = load_augment(cfg.augment)
+
+    def sample(self, split: str, index: int) -> Sample:
+        rejects: Counter = Counter()
+        for attempt in range(MAX_ATTEMPTS):
+            rng = np.random.default_rng([self.cfg.seed, split_seed(split), index, attempt])
+            try:
+                sample = self._attempt(rng, split, index)
+            except Reject as r:
+                rejects[r.cause] += 1
+                continue
+            rejects.update(sample.meta.pop("_stripped", {}))
+            sample.meta["rejects"] = dict(sorted(rejects.items()))
+            sample.meta["attempt"] = attempt
+            return sample
+        raise UserError(f"sample {index} of split {split}: no valid sample in {MAX_ATTEMPTS} "
+                        f"attempts (rejects: {dict(rejects)}); check --corpus, --fonts and "
+                        "the size options")
+
+    # -- one attempt ---------------------------------------------------------------------
+    def _attempt(self, rng, split: str, index: int) -> Sample:
+        cfg = self.cfg
+        page = cfg.layout == "page"
+        params = sample_page(rng, cfg) if page else sample_line(rng, cfg)
+        span = self.corpus.sample_span(rng, *self._span_size(params),
+                                       split=split if cfg.split else None)
+        font_idx, paragraphs, stripped = self._choose_font(rng, span)
+        spec = self.fonts.specs[font_idx]
+        if page:
+            image, lines = self._draw_page(rng, params, paragraphs, font_idx)
+        else:
+            image, lines = self._draw_line(params, paragraphs, font_idx)
+        meta = {
+            "source": "render",
+            "generator": {"name": "synthgen", "version": __version__},
+            "seed": cfg.seed, "split": split, "index": index,
+            "font": {**spec.to_json(), "size_px": params["font_size"]},
+            "corpus": {"name": span.corpus, "byte_start": span.byte_start,
+                       "byte_end": span.byte_end},
+            "params": params,
+            "_stripped": {"stripped_chars": stripped} if stripped else {},
+        }
+        if self.augment is not None:
+            image, lines, meta["augment"] = self._augment(rng, image, lines)
+        return Sample(key=f"{split}-{index:09d}", image=image,
+                      lines=[Line(ln["text"], ln["quad"], ln["words"]) for ln in lines],
+                      meta=meta)
+
+    def _span_size(self, params: dict) -> tuple[int, int | None]:
+        unit, n = params["length_unit"], params["length"]
+        if unit == "words":
+            return n, None
+        if unit == "chars":
+            return max(1, n), n
+        width = params["canvas"][0] if params["layout"] == "page" else LINE_MAX_WIDTH / 4
+        per_line = max(1.0, width / (params["font_size"] * 3.0))  # ~6 chars of 0.5 em
+        return int(math.ceil(n * per_line * 1.5)) + 4, None
+
+    def _choose_font(self, rng, span):
+        """Pick a font among those that render the whole span; apply --missing-glyphs."""
+        chars = {c for c in span.chars() if not c.isspace()}
+        idx = self.fonts.choose(rng, chars, self.cfg.cursive_ratio)
+        if idx is not None:
+            return idx, span.paragraphs, 0
+        missing = self.fonts.uncovered(chars)
+        policy = self.cfg.missing_glyphs
+        if policy == "error" and missing:
+            c = sorted(missing)[0]
+            raise UserError(f"corpus {span.corpus}: character {c!r} (U+{ord(c):04X}) near byte "
+                            f"{span.byte_start} has no glyph in any font; pass "
+                            "--missing-glyphs resample|strip or add fonts with --fonts")
+        if policy != "strip":
+            raise Reject("missing_glyph" if missing else "no_single_font")
+        counts = [(len(chars & self.fonts.charset(i)), i) for i in range(len(self.fonts.specs))]
+        best = max(n for n, _ in counts)
+        choices = [i for n, i in counts if n == best]
+        idx = choices[int(rng.integers(len(choices)))]
+        keep = self.fonts.charset(idx)
+        paragraphs, stripped = [], 0
+        for para in span.paragraphs:
+            words = ["".join(c for c in w if c in keep) for w in para]
+            stripped += sum(len(w) for w in para) - sum(len(w) for w in words)
+            if any(words):
+                paragraphs.append(tuple(w for w in words if w))
+        if not paragraphs:
+            raise Reject("missing_glyph")
+        return idx, tuple(paragraphs), stripped
+
+    def _draw_page(self, rng, params, paragraphs, font_idx):
+        font = self.fonts.font(font_idx, params["font_size"])
+        m = Measure(font)
+        w, h = params["canvas"]
+        left, top, right, bottom = params["margins"]
+        avail_w, avail_h = w - left - right, h - top - bottom
+        max_width = max(1.0, params["block_width"] * avail_w)
+        params["paragraphs"] = sample_paragraphs(rng, self.cfg, len(paragraphs), params["align"])
+        lines = wrap(paragraphs, params["paragraphs"], m, m.space, max_width)
+        lines = trim_to_length(lines, params["length_unit"], params["length"])
+        pitch = (m.ascent + m.descent) * params["line_spacing"]
+        n_fit = 1 + int((avail_h - (m.ascent + m.descent)) // pitch)
+        placed = place_lines(m, lines_that_fit(n_fit, lines), params["align"], max_width, pitch)
+        try:
+            placed = self._fit_block(placed, avail_w, avail_h, params["skew"])
+        except Reject:
+            if not params["skew"]:
+                raise
+            params["skew"] = 0.0  # a skewed block that cannot fit is set straight instead
+            placed = self._fit_block(placed, avail_w, avail_h, 0.0)
+        mask, records = draw_mask(font, placed)
+        if params["skew"]:
+            mask, mat = rotate_mask(mask, params["skew"])
+            records = transform_lines(records, affine_fn(mat))
+        mh, mw = mask.shape
+        x = left + int(params["placement"][0] * max(0, avail_w - mw))
+        y = top + int(params["placement"][1] * max(0, avail_h - mh))
+        x, y = min(x, w - mw), min(y, h - mh)
+        image = np.full((h, w), params["paper"], dtype=np.uint8)
+        compose(image, mask, x, y, params["ink"])
+        records = transform_lines(records, lambda p: p + (x, y))
+        params["lines"] = len(records)
+        return rot90_page(image, records, params["rotation"])
+
+    @staticmethod
+    def _fit_block(placed, avail_w, avail_h, skew):
+        """Drop trailing lines until the (skewed) ink block fits the area inside the margins."""
+        placed = list(placed)
+        while placed:
+            while placed and placed[-1].bbox is None:
+                placed.pop()
+            if not placed:
+                break
+            x0, y0, x1, y1 = block_box(placed)
+            bw, bh = rotated_size(x1 - x0 + 4, y1 - y0 + 4, skew)
+            if bw <= avail_w and bh <= avail_h:
+                return placed
+            placed.pop()
+        raise Reject("does_not_fit")
+
+    def _draw_line(self, params, paragraphs, font_idx):
+        words = [w for para in paragraphs for w in para]
+        size = params["font_size"]
+        while True:
+            font = self.fonts.font(font_idx, size)
+            m = Measure(font)
+            line = LayoutLine(list(words))
+            while len(line.words) > 1 and m(line.body) > LINE_MAX_WIDTH:
+                line.words.pop()
+            placed = place_lines(m, [line], "left", LINE_MAX_WIDTH, 0)
+            _, y0, _, y1 = block_box(placed)
+            if y1 - y0 + 2 <= params["height"] or size <= 4:
+                break
+            size -= 1  # shrink until the ink (swashes included) fits the line height
+        params["font_size"] = size
+        mask, records = draw_mask(font, placed)
+        if params["skew"]:
+            mask, mat = rotate_mask(mask, params["skew"])
+            records = transform_lines(records, affine_fn(mat))
+        mh, mw = mask.shape
+        h = max(params["height"], mh)
+        pad_l, pad_r = params["pad"]
+        image = np.full((h, mw + pad_l + pad_r), params["paper"], dtype=np.uint8)
+        y = int(params["vertical"] * (h - mh))
+        compose(image, mask, pad_l, y, params["ink"])
+        records = transform_lines(records, lambda p: p + (pad_l, y))
+        return rot90_page(image, records, params["rotation"])
+
+    def _augment(self, rng, image, lines):
+        """Run the augmentation pipeline, carrying every line and word quad through it."""
+        quads, where = [], []
+        for i, ln in enumerate(lines):
+            if ln["quad"] is not None:
+                quads.append(ln["quad"])
+                where.append((i, None))
+            for j, wd in enumerate(ln["words"]):
+                quads.append(wd["quad"])
+                where.append((i, j))
+        arr = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 2)
+        image, arr, params = self.augment(image, rng, arr)
+        for (i, j), q in zip(where, arr.tolist()):
+            q = [[round(x, 2), round(y, 2)] for x, y in q]
+            if j is None:
+                lines[i]["quad"] = q
+            else:
+                lines[i]["words"][j]["quad"] = q
+        return image, lines, params

@@ -1,0 +1,240 @@
+"""Run orchestration: shard tasks, resume, and local or cluster parallelism.
+
+A *recipe* is a small picklable object with ``config() -> dict`` (everything that decides
+the output bytes) and ``build() -> generator`` where ``generator.sample(split, index)``
+returns a :class:`~synthtext.sample.Sample` that depends only on (seed, split, index).
+Each task renders one whole shard, so any worker count or backend gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import __version__
+from .errors import UserError
+from .manifest import (MANIFEST, STATE_DIR, config_digest, finalise_manifest, new_manifest, read_manifest,
+                       shard_stats_path, write_json_atomic)
+from .shards import ShardWriter, shard_name
+
+_BUILT: dict[str, Any] = {}  # per-process cache: recipe config digest -> built generator
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    recipe: Any
+    out: str
+    split: str
+    shard: int
+    start: int
+    stop: int
+    image_format: str = "jpg"
+    quality: int = 90
+
+    @property
+    def name(self) -> str:
+        return shard_name(self.split, self.shard)
+
+
+@dataclass
+class RunResult:
+    out: Path
+    samples: int = 0
+    shards_written: int = 0
+    shards_skipped: int = 0
+    seconds: float = 0.0
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def rejects(self) -> dict:
+        return self.manifest.get("stats", {}).get("rejects", {})
+
+
+def _generator(recipe):
+    """Build the recipe once per process (fonts and corpus indexes are costly to open)."""
+    key = config_digest(recipe.config())
+    if key not in _BUILT:
+        _BUILT.clear()
+        try:
+            import cv2
+
+            cv2.setNumThreads(1)
+        except ImportError:
+            pass
+        _BUILT[key] = recipe.build()
+    return _BUILT[key]
+
+
+def run_shard(task: ShardTask, progress: Callable[[int], None] | None = None) -> dict:
+    """Render one shard to a temp file, rename it into place, then record its statistics."""
+    gen = _generator(task.recipe)
+    stats = _new_stats()
+    path = Path(task.out) / task.name
+    with ShardWriter(path) as writer:
+        for index in range(task.start, task.stop):
+            sample = gen.sample(task.split, index)
+            writer.write(sample.to_wds(task.image_format, task.quality))
+            _count(stats, sample)
+            if progress:
+                progress(1)
+    stats.update(name=task.name, split=task.split, samples=writer.count,
+                 sha256=writer.sha256, bytes=path.stat().st_size)
+    sp = shard_stats_path(task.out, task.name)
+    sp.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(sp, stats, indent=None)
+    return stats
+
+
+def _new_stats() -> dict:
+    keys = ("label_chars", "fonts", "font_categories", "rejects", "rotation", "lines")
+    return {k: Counter() for k in keys} | {"characters": 0}
+
+
+def _count(stats: dict, sample) -> None:
+    text = sample.text
+    stats["label_chars"].update(text)
+    stats["characters"] += len(text)
+    stats["lines"][str(len(sample.lines))] += 1
+    meta = sample.meta
+    font = meta.get("font") or {}
+    if font.get("id"):
+        stats["fonts"][font["id"]] += 1
+        stats["font_categories"][font.get("category", "unknown")] += 1
+    stats["rejects"].update(meta.get("rejects", {}))
+    rot = (meta.get("params") or {}).get("rotation")
+    if rot is not None:
+        stats["rotation"][str(rot)] += 1
+
+
+def plan_tasks(recipe, out: str, splits: dict[str, int], shard_size: int,
+               image_format: str, quality: int) -> list[ShardTask]:
+    tasks = []
+    for split, n in splits.items():
+        for shard, start in enumerate(range(0, n, shard_size)):
+            tasks.append(ShardTask(recipe, str(out), split, shard, start,
+                                   min(n, start + shard_size), image_format, quality))
+    return tasks
+
+
+def prepare_out(out: Path, manifest: dict, overwrite: bool) -> None:
+    """Create ``out`` or check that it holds an unfinished run of the same config."""
+    old = read_manifest(out) if out.exists() else None
+    if overwrite and out.exists():
+        _clear_ours(out)
+        old = None
+    if old is not None and old.get("config_sha256") != manifest["config_sha256"]:
+        diff = _config_diff(old.get("config", {}), manifest["config"])
+        raise UserError(f"output directory {out} holds a run made with other parameters "
+                        f"(differs in: {diff}); pass --overwrite to replace it or choose "
+                        "another --out")
+    if old is None and out.exists() and any(out.glob("*.tar")):
+        raise UserError(f"output directory {out} already holds shards not made by this "
+                        "command; pass --overwrite to replace them or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    for tmp in out.glob("*.tmp"):
+        tmp.unlink()
+    if old is None or old.get("status") != "complete":
+        write_json_atomic(out / MANIFEST, manifest)
+
+
+def _clear_ours(out: Path) -> None:
+    for p in list(out.glob("*.tar")) + list(out.glob("*.tmp")) + [out / MANIFEST]:
+        p.unlink(missing_ok=True)
+    shutil.rmtree(out / STATE_DIR, ignore_errors=True)
+
+
+def _config_diff(a: dict, b: dict) -> str:
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return ", ".join(keys[:6]) or "generator version"
+
+
+def _done(task: ShardTask) -> dict | None:
+    """The recorded statistics of a shard that is complete on disk, else None."""
+    import json
+
+    sp = shard_stats_path(task.out, task.name)
+    path = Path(task.out) / task.name
+    if not (sp.exists() and path.exists()):
+        return None
+    try:
+        stats = json.loads(sp.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    ok = stats.get("bytes") == path.stat().st_size and stats.get("samples") == task.stop - task.start
+    return stats if ok else None
+
+
+def run(recipe, out, splits: dict[str, int], *, kind: str = "render", shard_size: int = 1000,
+        image_format: str = "jpg", quality: int = 90, workers: int = 1,
+        backend: str = "joblib", scheduler: str | None = None, overwrite: bool = False,
+        progress: bool = True) -> RunResult:
+    """Make (or finish) the shard directory ``out``; returns counts and the final manifest."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    config = {**recipe.config(), "shard_size": shard_size, "image_format": image_format,
+              "quality": quality, "splits": splits}
+    manifest = new_manifest(kind, __version__, config, splits, shard_size)
+    prepare_out(out, manifest, overwrite)
+    tasks = plan_tasks(recipe, str(out), splits, shard_size, image_format, quality)
+    done = {t.name: s for t in tasks if (s := _done(t)) is not None}
+    todo = [t for t in tasks if t.name not in done]
+    total = sum(t.stop - t.start for t in tasks)
+    bar = _progress_bar(total, sum(s["samples"] for s in done.values()), kind, progress)
+    try:
+        for stats in _execute(todo, workers, backend, scheduler, bar):
+            done[stats["name"]] = stats
+    finally:
+        bar.close()
+    manifest = finalise_manifest(manifest, list(done.values()))
+    write_json_atomic(out / MANIFEST, manifest)
+    return RunResult(out=out, samples=total, shards_written=len(todo),
+                     shards_skipped=len(tasks) - len(todo),
+                     seconds=time.perf_counter() - t0, manifest=manifest)
+
+
+def _progress_bar(total: int, initial: int, kind: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="sample", desc=kind, disable=not enabled,
+                smoothing=0.05, dynamic_ncols=True)
+
+
+def _execute(tasks: list[ShardTask], workers: int, backend: str, scheduler: str | None,
+             bar) -> Iterator[dict]:
+    if not tasks:
+        return
+    if backend == "dask":
+        yield from _execute_dask(tasks, scheduler, bar)
+    elif workers <= 1 or len(tasks) == 1 and backend == "joblib":
+        for task in tasks:
+            yield run_shard(task, progress=bar.update)
+    elif backend == "joblib":
+        from joblib import Parallel, delayed
+
+        par = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+        for stats in par(delayed(run_shard)(t) for t in tasks):
+            bar.update(stats["samples"])
+            yield stats
+    else:
+        raise UserError(f"--backend {backend!r} is not one of joblib, dask")
+
+
+def _execute_dask(tasks: list[ShardTask], scheduler: str | None, bar) -> Iterator[dict]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise UserError("--backend dask needs dask.distributed: pip install "
+                        "'synthgen[dask]'") from None
+    if not scheduler:
+        raise UserError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    with Client(scheduler) as client:
+        futures = client.map(run_shard, tasks, pure=False)
+        for fut in as_completed(futures):
+            stats = fut.result()
+            bar.update(stats["samples"])
+            yield stats
