@@ -87,8 +87,9 @@ class Sample:
             raise ValueError(f"sample {key}: no image member (expected one of {IMAGE_EXTS})")
         if "txt" not in d or "json" not in d:
             raise ValueError(f"sample {key}: missing .txt or .json member")
-        image = decode_image(d[ext])
         meta = json.loads(_as_text(d["json"]))
+        mode = meta.get("image", {}).get("mode")
+        image = decode_image(d[ext], grayscale=None if mode is None else mode == "L")
         lines = [Line.from_json(x) for x in meta.pop("lines", [])]
         text = _as_text(d["txt"])
         if "\n".join(l.text for l in lines) != text:
