@@ -31,7 +31,8 @@ class RenderConfig:
     seed: int = 0
     layout: str = "page"
     length_unit: str = "words"
-    length: tuple[int, int] = (1, 250)  # in length_unit; log-uniform
+    length: tuple[int, int] = (1, 250)  # in length_unit
+    length_dist: str = "uniform"  # or "loguniform" (more short texts)
     width: tuple[int, int] = (768, 1280)
     height: tuple[int, int] = (768, 1400)
     margin: tuple[float, float] = (0.02, 0.10)  # fraction of the shorter side, per side
@@ -71,6 +72,7 @@ class RenderConfig:
         _choice("--layout", self.layout, LAYOUTS)
         _choice("--length-unit", self.length_unit, UNITS)
         _choice("--missing-glyphs", self.missing_glyphs, MISSING)
+        _choice("--length-dist", self.length_dist, ("uniform", "loguniform"))
         for name in ("length", "width", "height", "font_size", "line_height", "indent_spaces"):
             _range(name, getattr(self, name), minimum=1)
         for name in ("margin", "line_spacing", "block_width", "ink", "paper"):

@@ -44,7 +44,11 @@ def _pick(rng, weights: dict):
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
-def log_uniform_int(rng, low: int, high: int) -> int:
+def sample_length(rng, cfg: RenderConfig) -> int:
+    """Text length in ``cfg.length_unit``: uniform, or log-uniform for more short texts."""
+    low, high = cfg.length
+    if cfg.length_dist == "uniform":
+        return int(rng.integers(low, high + 1))
     return int(min(high, math.floor(math.exp(rng.uniform(math.log(low), math.log(high + 1))))))
 
 
@@ -69,7 +73,7 @@ def sample_page(rng, cfg: RenderConfig) -> dict:
         "rotation": int(_pick(rng, cfg.rotation)),
         "skew": round(skew, 3),
         "placement": [round(float(rng.random()), 4), round(float(rng.random()), 4)],
-        "length": log_uniform_int(rng, *cfg.length),
+        "length": sample_length(rng, cfg),
         "length_unit": cfg.length_unit,
     }
 
@@ -90,7 +94,7 @@ def sample_line(rng, cfg: RenderConfig) -> dict:
         "paper": int(rng.integers(cfg.paper[0], cfg.paper[1] + 1)),
         "rotation": int(_pick(rng, cfg.rotation)),
         "skew": round(skew, 3),
-        "length": log_uniform_int(rng, *cfg.length),
+        "length": sample_length(rng, cfg),
         "length_unit": cfg.length_unit,
     }
 
@@ -188,7 +192,17 @@ def lines_that_fit(n_lines_avail: int, lines: list[LayoutLine]) -> list[LayoutLi
     kept = lines[:max(0, n_lines_avail)]
     while kept and kept[-1].blank:
         kept.pop()
-    return kept
+    return relative_indents(kept)
+
+
+def relative_indents(lines: list[LayoutLine]) -> list[LayoutLine]:
+    """Measure indentation from the least indented line: a block indented as a whole looks
+    exactly like a block placed further right, so it must not give leading spaces."""
+    indents = [ln.indent for ln in lines if not ln.blank]
+    base = min(indents, default=0)
+    for ln in lines:
+        ln.indent = max(0, ln.indent - base)
+    return lines
 
 
 def trim_to_length(lines: list[LayoutLine], unit: str, length: int) -> list[LayoutLine]:

@@ -21,8 +21,8 @@ from .draw import (Measure, compose, draw_mask, place_lines, rot90_page, rotate_
                    rotated_size, transform_lines, affine_fn, block_box)
 from .errors import UserError
 from .fonts import FontSet, resolve_fonts
-from .layout import (LayoutLine, lines_that_fit, sample_line, sample_page, sample_paragraphs,
-                     trim_to_length, wrap)
+from .layout import (LayoutLine, lines_that_fit, relative_indents, sample_line, sample_page,
+                     sample_paragraphs, trim_to_length, wrap)
 from .sample import Line, Sample
 
 MAX_ATTEMPTS = 50
@@ -77,8 +77,8 @@ class Renderer:
             sample.meta["attempt"] = attempt
             return sample
         raise UserError(f"sample {index} of split {split}: no valid sample in {MAX_ATTEMPTS} "
-                        f"attempts (rejects: {dict(rejects)}); check --corpus, --fonts and "
-                        "the size options")
+                        f"attempts (rejects: {dict(rejects)}); check --corpus and --fonts (for "
+                        "characters no font has, --missing-glyphs strip) and the size options")
 
     # -- one attempt ---------------------------------------------------------------------
     def _attempt(self, rng, split: str, index: int) -> Sample:
@@ -169,6 +169,9 @@ class Renderer:
                 raise
             params["skew"] = 0.0  # a skewed block that cannot fit is set straight instead
             placed = self._fit_block(placed, avail_w, avail_h, 0.0)
+        kept = [p.line for p in placed]
+        if min(ln.indent for ln in kept if not ln.blank) > 0:  # the unindented line was cut
+            placed = place_lines(m, relative_indents(kept), params["align"], max_width, pitch)
         mask, records = draw_mask(font, placed)
         if params["skew"]:
             mask, mat = rotate_mask(mask, params["skew"])
