@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,10 +23,12 @@ from synthtext.config import RenderConfig
 from synthtext.generate import RenderRecipe
 from synthtext.runner import ShardTask, run_shard
 
-PAGE = RenderConfig(width=(1024, 1024), height=(1024, 1024), margin=(0.04, 0.05),
+_WIKI = Path(__file__).resolve().parents[2] / "shared/data/corpora/wikitext-2-raw.test.txt"
+CORPUS = ((str(_WIKI), 1.0),) if _WIKI.exists() else ()  # else the small embedded corpus
+PAGE = RenderConfig(corpora=CORPUS, width=(1024, 1024), height=(1024, 1024), margin=(0.04, 0.05),
                     font_size=(30, 34), line_spacing=(1.15, 1.25), block_width=(1.0, 1.0),
                     length_unit="lines", length=(20, 20), paragraph_break=0.0, skew=0.3)
-LINE = RenderConfig(layout="line", length=(10, 10), line_height=(64, 64), font_size=(36, 44),
+LINE = RenderConfig(corpora=CORPUS, layout="line", length=(10, 10), line_height=(64, 64), font_size=(36, 44),
                     rotation={0: 1.0}, skew=0.0)
 
 
@@ -46,7 +49,7 @@ def char_by_char_rate(n: int) -> float:
     renderer = RenderRecipe.create(LINE).build()
     samples = [renderer.sample("train", i) for i in range(min(n, 200))]
     jobs = [(renderer.fonts.font(_font_index(renderer, s), s.meta["params"]["font_size"]),
-             s.text) for s in samples]
+             s.text) for s in samples]  # Pillow fonts, drawn one character at a time
     t0 = time.perf_counter()
     for k in range(n):
         font, text = jobs[k % len(jobs)]
@@ -73,6 +76,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1000)
     args = ap.parse_args()
     cv2.setNumThreads(1)
+    print(f"corpus: {CORPUS[0][0] if CORPUS else 'embedded sample corpus'}")
     pages, page_lines = shard_rate(PAGE, args.pages)
     print(f"pages: {pages:.1f} pages/s per core (1024x1024, {page_lines:.1f} lines/page, "
           f"JPEG q90 + shard)  target >= 25")

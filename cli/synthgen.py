@@ -69,3 +69,7 @@ def render(**opts):
                            scheduler=opts["scheduler"], overwrite=opts["overwrite"],
                            progress=opts["progress"])
     print_summary(result)
+
+
+if __name__ == "__main__":
+    main()

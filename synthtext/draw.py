@@ -1,8 +1,9 @@
 """Draw laid-out lines: measure ink boxes, draw whole lines into an ink mask, compose a page.
 
-Text is drawn as whole lines with raqm layout (kerning and ligatures intact); only justified
-lines are drawn word by word, because their gaps are stretched. Boxes come from the font's
-real ink bounds (``getbbox``), descenders and swashes included, so nothing is clipped.
+Each line is shaped as a whole (kerning and ligatures intact) and composed from cached glyph
+bitmaps (see :mod:`synthtext.glyphs`); only justified lines are shaped word by word, because
+their gaps are stretched. Line and word boxes are the union of the glyph bitmaps actually
+drawn, descenders and swashes included, so nothing is clipped and no ink is unboxed.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
-
+from .glyphs import Run, SizedFont
 from .layout import LayoutLine
 
 PAD = 2  # px of empty border around the ink mask, so antialiasing is never cut
@@ -21,30 +21,26 @@ PAD = 2  # px of empty border around the ink mask, so antialiasing is never cut
 
 @dataclass
 class Placed:
-    """A line's origin and ink box in block coordinates (y grows downwards)."""
+    """A line's origin, shaped runs and ink box in block coordinates (y grows downwards)."""
 
     line: LayoutLine
-    baseline: float
-    xs: list[float]  # x origin of each word
-    widths: list[float]  # advance width of each word
+    baseline: int
+    xs: list[int]  # x origin of each run: one run for the whole line, or one per word
+    runs: list[Run]
     bbox: tuple[float, float, float, float] | None  # ink box (x0, y0, x1, y1)
-    whole: bool  # drawn as one string (True) or word by word (justified)
+    word_boxes: list[tuple] = None  # ink box of each word (None for a word with no ink)
 
 
 class Measure:
-    """Advance widths of words in one font, cached for the sample being laid out."""
+    """Advance widths and metrics of one font at one size (a :class:`SizedFont`)."""
 
-    def __init__(self, font):
+    def __init__(self, font: SizedFont):
         self.font = font
-        self._w: dict[str, float] = {}
         self.space = font.getlength(" ")
-        self.ascent, self.descent = font.getmetrics()
+        self.ascent, self.descent = font.ascent, font.descent
 
     def __call__(self, text: str) -> float:
-        w = self._w.get(text)
-        if w is None:
-            w = self._w[text] = self.font.getlength(text)
-        return w
+        return self.font.getlength(text)
 
 
 def place_lines(measure: Measure, lines: list[LayoutLine], align: str, max_width: float,
@@ -52,47 +48,57 @@ def place_lines(measure: Measure, lines: list[LayoutLine], align: str, max_width
     """Origins and ink boxes for every line; blank lines take a pitch but have no box."""
     font, placed = measure.font, []
     for k, line in enumerate(lines):
-        baseline = measure.ascent + k * pitch
+        baseline = int(round(measure.ascent + k * pitch))
         if line.blank:
-            placed.append(Placed(line, baseline, [], [], None, True))
+            placed.append(Placed(line, baseline, [], [], None, []))
             continue
-        widths = [measure(w) for w in line.words]
         x0 = line.indent * measure.space
-        justify = align == "justify" and not line.last_of_paragraph and len(widths) > 1
-        if justify:
-            gap = (max_width - x0 - sum(widths)) / (len(widths) - 1)
-            gap = max(gap, measure.space)
-        else:
-            gap = measure.space
-            body_w = font.getlength(line.body)
-            if align == "right":
-                x0 = max_width - body_w
-            elif align == "center":
-                x0 = (max_width - body_w) / 2
-        x0 = float(round(x0))
-        xs = [x0]
-        for w in widths[:-1]:
-            xs.append(xs[-1] + w + gap)
-        if justify:
-            xs = [float(round(x)) for x in xs]
-        placed.append(Placed(line, baseline, xs, widths, None, not justify))
-        placed[-1].bbox = _ink_box(font, placed[-1])
+        if align == "justify" and not line.last_of_paragraph and len(line.words) > 1:
+            placed.append(_justified(measure, line, baseline, x0, max_width))
+            continue
+        run = font.run(line.body)
+        if align == "right":
+            x0 = max_width - run.advance
+        elif align == "center":
+            x0 = (max_width - run.advance) / 2
+        x0 = int(round(x0))
+        boxes = [_shift(b, x0, baseline) for b in run.boxes(list(_word_spans(line.words)))]
+        placed.append(Placed(line, baseline, [x0], [run], _shift(run.box(), x0, baseline),
+                             boxes))
     return placed
 
 
-def _ink_box(font, p: Placed) -> tuple[float, float, float, float]:
-    if p.whole:
-        l, t, r, b = font.getbbox(p.line.body, anchor="ls")
-        return (p.xs[0] + l, p.baseline + t, p.xs[0] + r, p.baseline + b)
-    boxes = [font.getbbox(w, anchor="ls") for w in p.line.words]
-    return (min(x + b[0] for x, b in zip(p.xs, boxes)), p.baseline + min(b[1] for b in boxes),
-            max(x + b[2] for x, b in zip(p.xs, boxes)), p.baseline + max(b[3] for b in boxes))
+def _justified(measure: Measure, line: LayoutLine, baseline: int, x0: float,
+               max_width: float) -> Placed:
+    """A justified line: words drawn one by one with the spare width spread over the gaps."""
+    runs = [measure.font.run(w) for w in line.words]
+    gap = max((max_width - x0 - sum(r.advance for r in runs)) / (len(runs) - 1), measure.space)
+    xs, x = [], x0
+    for r in runs:
+        xs.append(int(round(x)))
+        x += r.advance + gap
+    boxes = [_shift(r.box(), x, baseline) for r, x in zip(runs, xs)]
+    return Placed(line, baseline, xs, runs, _union([b for b in boxes if b]), boxes)
+
+
+def _word_spans(words: list[str]):
+    start = 0
+    for w in words:
+        yield start, start + len(w)
+        start += len(w) + 1
+
+
+def _shift(box, dx, dy):
+    return None if box is None else (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
+def _union(boxes):
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def block_box(placed: list[Placed]) -> tuple[float, float, float, float]:
-    boxes = [p.bbox for p in placed if p.bbox is not None]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return _union([p.bbox for p in placed if p.bbox is not None])
 
 
 def rotated_size(w: float, h: float, degrees: float) -> tuple[float, float]:
@@ -101,38 +107,31 @@ def rotated_size(w: float, h: float, degrees: float) -> tuple[float, float]:
     return w * c + h * s, w * s + h * c
 
 
-def draw_mask(font, placed: list[Placed]) -> tuple[np.ndarray, list[dict]]:
+def draw_mask(placed: list[Placed]) -> tuple[np.ndarray, list[dict]]:
     """Draw the lines into a uint8 ink mask (255 = full ink) cropped to the block's ink.
 
     Returns the mask and, per line, ``{"text", "quad", "words"}`` in mask coordinates.
     """
     x0, y0, x1, y1 = block_box(placed)
-    ox, oy = PAD - math.floor(x0), PAD - math.floor(y0)
-    w, h = math.ceil(x1) + ox + PAD, math.ceil(y1) + oy + PAD
-    img = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(img)
+    ox, oy = PAD - int(x0), PAD - int(y0)
+    mask = np.zeros((int(y1) + oy + PAD, int(x1) + ox + PAD), np.uint8)
     lines = []
     for p in placed:
         if p.bbox is None:
             lines.append({"text": "", "quad": None, "words": []})
             continue
-        if p.whole:
-            draw.text((p.xs[0] + ox, p.baseline + oy), p.line.body, font=font, fill=255,
-                      anchor="ls")
-        else:
-            for x, word in zip(p.xs, p.line.words):
-                draw.text((x + ox, p.baseline + oy), word, font=font, fill=255, anchor="ls")
+        for x, run in zip(p.xs, p.runs):
+            run.draw(mask, x + ox, p.baseline + oy)
         lines.append(_line_record(p, ox, oy))
-    return np.asarray(img), lines
+    return mask, lines
 
 
-def _line_record(p: Placed, ox: float, oy: float) -> dict:
-    l, t, r, b = p.bbox
-    l, t, r, b = l + ox, t + oy, r + ox, b + oy
+def _line_record(p: Placed, ox: int, oy: int) -> dict:
+    l, t, r, b = _shift(p.bbox, ox, oy)
     words = []
-    for x, wd, text in zip(p.xs, p.widths, p.line.words):
-        wx0, wx1 = max(l, x + ox), min(r, x + ox + wd)
-        words.append({"text": text, "quad": box_quad(wx0, t, max(wx0, wx1), b)})
+    for text, box in zip(p.line.words, p.word_boxes):
+        wx0, _, wx1, _ = _shift(box, ox, oy) if box else (l, t, l, b)
+        words.append({"text": text, "quad": box_quad(wx0, t, wx1, b)})
     return {"text": p.line.label, "quad": box_quad(l, t, r, b), "words": words}
 
 

@@ -17,10 +17,11 @@ import numpy as np
 from . import __version__
 from .config import RenderConfig
 from .corpus import Corpus, CorpusMix
-from .draw import (Measure, compose, draw_mask, place_lines, rot90_page, rotate_mask,
+from .draw import (PAD, Measure, compose, draw_mask, place_lines, rot90_page, rotate_mask,
                    rotated_size, transform_lines, affine_fn, block_box)
 from .errors import UserError
 from .fonts import FontSet, resolve_fonts
+from .glyphs import ShapedFont, SizedFont
 from .layout import (LayoutLine, lines_that_fit, relative_indents, sample_line, sample_page,
                      sample_paragraphs, trim_to_length, wrap)
 from .sample import Line, Sample
@@ -57,11 +58,20 @@ class Renderer:
         self.cfg = cfg.validate()
         self.corpus = corpus or open_corpora(cfg)
         self.fonts = fonts or FontSet(resolve_fonts(cfg.fonts))
+        self._shaped: dict[int, ShapedFont] = {}
         self.augment = None
         if cfg.augment != "none":
             from augment import load_augment
 
             self.augment = load_augment(cfg.augment)
+
+    def _font(self, font_idx: int, size: int) -> SizedFont:
+        """The shaping/rasterising font for a FontSet index at a pixel size (cached)."""
+        shaped = self._shaped.get(font_idx)
+        if shaped is None:
+            spec = self.fonts.specs[font_idx]
+            shaped = self._shaped[font_idx] = ShapedFont(spec.path, spec.index)
+        return shaped.at(size)
 
     def sample(self, split: str, index: int) -> Sample:
         rejects: Counter = Counter()
@@ -150,8 +160,7 @@ class Renderer:
         return idx, tuple(paragraphs), stripped
 
     def _draw_page(self, rng, params, paragraphs, font_idx):
-        font = self.fonts.font(font_idx, params["font_size"])
-        m = Measure(font)
+        m = Measure(self._font(font_idx, params["font_size"]))
         w, h = params["canvas"]
         left, top, right, bottom = params["margins"]
         avail_w, avail_h = w - left - right, h - top - bottom
@@ -163,23 +172,22 @@ class Renderer:
         n_fit = 1 + int((avail_h - (m.ascent + m.descent)) // pitch)
         placed = place_lines(m, lines_that_fit(n_fit, lines), params["align"], max_width, pitch)
         try:
-            placed = self._fit_block(placed, avail_w, avail_h, params["skew"])
+            placed = self._fit_block(placed, avail_w, avail_h, params["skew"], left + right)
         except Reject:
             if not params["skew"]:
                 raise
             params["skew"] = 0.0  # a skewed block that cannot fit is set straight instead
-            placed = self._fit_block(placed, avail_w, avail_h, 0.0)
+            placed = self._fit_block(placed, avail_w, avail_h, 0.0, left + right)
         kept = [p.line for p in placed]
         if min(ln.indent for ln in kept if not ln.blank) > 0:  # the unindented line was cut
             placed = place_lines(m, relative_indents(kept), params["align"], max_width, pitch)
-        mask, records = draw_mask(font, placed)
+        mask, records = draw_mask(placed)
         if params["skew"]:
             mask, mat = rotate_mask(mask, params["skew"])
             records = transform_lines(records, affine_fn(mat))
         mh, mw = mask.shape
-        x = left + int(params["placement"][0] * max(0, avail_w - mw))
-        y = top + int(params["placement"][1] * max(0, avail_h - mh))
-        x, y = min(x, w - mw), min(y, h - mh)
+        x = min(max(0, left + int(params["placement"][0] * (avail_w - mw))), w - mw)
+        y = min(max(0, top + int(params["placement"][1] * (avail_h - mh))), h - mh)
         image = np.full((h, w), params["paper"], dtype=np.uint8)
         compose(image, mask, x, y, params["ink"])
         records = transform_lines(records, lambda p: p + (x, y))
@@ -187,7 +195,7 @@ class Renderer:
         return rot90_page(image, records, params["rotation"])
 
     @staticmethod
-    def _fit_block(placed, avail_w, avail_h, skew):
+    def _fit_block(placed, avail_w, avail_h, skew, slack_w):
         """Drop trailing lines until the (skewed) ink block fits the area inside the margins."""
         placed = list(placed)
         while placed:
@@ -196,8 +204,8 @@ class Renderer:
             if not placed:
                 break
             x0, y0, x1, y1 = block_box(placed)
-            bw, bh = rotated_size(x1 - x0 + 4, y1 - y0 + 4, skew)
-            if bw <= avail_w and bh <= avail_h:
+            bw, bh = rotated_size(x1 - x0 + 2 * PAD, y1 - y0 + 2 * PAD, skew)
+            if bw <= avail_w + slack_w and bh <= avail_h:  # overhangs may use the margins
                 return placed
             placed.pop()
         raise Reject("does_not_fit")
@@ -206,8 +214,7 @@ class Renderer:
         words = [w for para in paragraphs for w in para]
         size = params["font_size"]
         while True:
-            font = self.fonts.font(font_idx, size)
-            m = Measure(font)
+            m = Measure(self._font(font_idx, size))
             line = LayoutLine(list(words))
             while len(line.words) > 1 and m(line.body) > LINE_MAX_WIDTH:
                 line.words.pop()
@@ -217,7 +224,7 @@ class Renderer:
                 break
             size -= 1  # shrink until the ink (swashes included) fits the line height
         params["font_size"] = size
-        mask, records = draw_mask(font, placed)
+        mask, records = draw_mask(placed)
         if params["skew"]:
             mask, mat = rotate_mask(mask, params["skew"])
             records = transform_lines(records, affine_fn(mat))
