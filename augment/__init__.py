@@ -1,0 +1,62 @@
+"""augment: page augmentations for handwriting recognition — pure image + quad operations.
+
+Knows nothing about fonts, shards or files; the renderer, the stitcher and the trainer's
+data pipeline all use it the same way::
+
+    import augment, numpy as np
+    pipe = augment.preset("medium")                  # or augment.load_config("aug.json")
+    img2, quads2, params = pipe(img, np.random.default_rng(seed), quads)
+    # params is JSON-able: log it with the sample, later
+    img3, quads3 = augment.replay(img, params, quads)   # identical pixels and quads
+
+Conventions
+    * image: uint8, grayscale (H, W) (main path) or colour (H, W, 3); light paper, dark ink.
+    * quads: float (N, 4, 2) array of (x, y) pixel coordinates (pixel centres at integers),
+      corners TL, TR, BR, BL of each line or word box.  Geometric ops return them moved;
+      the others return them unchanged.  Pass *all* boxes that hold ink: they are what
+      geometric ops keep inside the canvas.
+    * randomness: only the ``numpy.random.Generator`` passed in.  Noise fields are drawn from
+      seeds stored in params, so ``apply`` is a pure function of (image, params).
+
+Ops (``OPS``; each a dataclass whose fields are its ranges, i.e. its config parameters)
+    geometric  rotate, shear, perspective, scale, elastic, baseline_wobble, resample
+    ink        stroke_width, ink_fade, ink_blotches, bleed_through
+    paper      paper_texture, stains, fold, shadow, lighting_gradient
+    sensor     gaussian_noise, speckle_noise, salt_pepper, gaussian_blur, motion_blur,
+               defocus_blur, jpeg, downscale_upscale
+Each op has ``sample(rng, image_shape, quads=None) -> params`` and
+``apply(image, params) -> image``; ``apply_quads(quads, params, image_shape)`` moves boxes.
+
+Keeping the label true
+    * Matrix warps (rotate, shear, perspective, scale) keep the canvas size and, when the
+      transformed content would cross the border (less ``margin`` px), add a zoom-out+shift
+      that brings it back (recorded as ``fit``); content is the quads, or the whole canvas
+      when no quads are given.  Uncovered areas get the paper colour (border median).
+    * elastic and baseline_wobble displace by a few px, tapered to 0 at the canvas edge;
+      quads follow at their corners (edges of a box may bow by up to the amplitude).
+    * resample is the only op that changes the shape (another scan resolution; params and
+      ``Pipeline.sample()["output_shape"]`` record it); no preset uses it.
+    * Photometric ranges never remove more than about half of the ink's contrast.
+    * Stroke-scale ops (blurs, downscale_upscale, elastic, baseline_wobble, ink_blotches)
+      also cap their magnitude by the text height measured from the quads, when given, so
+      small text is never blurred or warped beyond recognition.
+
+Combinators: ``WithProbability(op, p)``, ``OneOf([(op, weight), ...])``,
+``RandomOrder([ops])``, ``Sequence([ops])``; ``Pipeline(root_or_list)``.
+Presets: ``preset(name)`` for ``PRESETS`` = none, light, medium, heavy.
+Config files (JSON, or YAML with PyYAML): see :mod:`augment.config` for the format.
+Params format of ``Pipeline.sample``: ``{"pipeline": name, "input_shape": [h, w],
+"output_shape": [h, w], "ops": [{"op": name, "params": {...}}, ...]}`` (ops actually drawn,
+in application order).
+"""
+from . import blur, distort, geometric, ink, lighting, paper, sensor  # noqa: F401  (register ops)
+from .base import COMBINATORS, OPS, ConfigError, Op
+from .combinators import OneOf, RandomOrder, Sequence, WithProbability
+from .config import load_config
+from .pipeline import Pipeline, replay
+from .presets import PRESETS, preset, preset_config
+
+__all__ = [
+    "COMBINATORS", "OPS", "PRESETS", "ConfigError", "OneOf", "Op", "Pipeline", "RandomOrder",
+    "Sequence", "WithProbability", "load_config", "preset", "preset_config", "replay",
+]
