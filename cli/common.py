@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 from synthtext.errors import UserError
@@ -11,10 +13,15 @@ class Group(click.Group):
     """A click group that turns :class:`UserError` into ``Error: <one line>`` (exit 2)."""
 
     def invoke(self, ctx):
+        warnings.formatwarning = _one_line_warning
         try:
             return super().invoke(ctx)
         except UserError as e:
             raise UsageFailure(str(e)) from None
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
 
 
 class UsageFailure(click.ClickException):

@@ -1,0 +1,107 @@
+"""`synthgen render` as a user runs it: bad input gets one clear line, nothing half-written."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from cli.synthgen import main
+
+FAST = ["--layout", "line", "--length", "2:6", "--no-progress", "--shard-size", "5"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    err = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(err) == 1, result.output
+    for n in needles:
+        assert n in err[0], err[0]
+
+
+def test_render_defaults_work_and_print_a_summary(tmp_path):
+    r = run("render", "--out", str(tmp_path / "o"), "-n", "10", *FAST)
+    assert r.exit_code == 0, r.output
+    assert "10 samples" in r.output and "rejected attempts" in r.output
+    m = json.loads((tmp_path / "o" / "dataset.json").read_text())
+    assert m["status"] == "complete"
+    assert len(list((tmp_path / "o").glob("train-*.tar"))) == 2
+
+
+def test_missing_corpus(tmp_path):
+    r = run("render", "--out", str(tmp_path / "o"), "--corpus", str(tmp_path / "nope.txt"), *FAST)
+    assert_one_line_error(r, "nope.txt", "not found")
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_corpus(tmp_path):
+    (tmp_path / "empty.txt").write_text("  \n\n")
+    r = run("render", "--out", str(tmp_path / "o"), "--corpus", str(tmp_path / "empty.txt"), *FAST)
+    assert_one_line_error(r, "empty.txt", "empty")
+
+
+def test_corpus_not_utf8_names_the_offset_and_encoding_fixes_it(tmp_path):
+    p = tmp_path / "latin.txt"
+    p.write_bytes("Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e and more words here\n".encode("latin-1") * 5)
+    r = run("render", "--out", str(tmp_path / "o"), "--corpus", str(p), *FAST)
+    assert_one_line_error(r, "latin.txt", "3", "--encoding")
+    r = run("render", "--out", str(tmp_path / "o"), "--corpus", str(p), "--encoding", "latin-1",
+            "-n", "5", *FAST)
+    assert r.exit_code == 0, r.output
+
+
+def test_bad_corpus_weight(tmp_path):
+    r = run("render", "--out", str(tmp_path / "o"), "--corpus", "x.txt:heavy", *FAST)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_corrupt_font_is_skipped_with_a_warning_and_all_corrupt_is_an_error(tmp_path):
+    from synthtext.fonts import embedded_fonts
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "broken.ttf").write_bytes(b"\x00\x01garbage" * 50)
+    r = run("render", "--out", str(tmp_path / "o1"), "--fonts", str(fonts), *FAST)
+    assert_one_line_error(r, "font")
+    shutil.copy(embedded_fonts()[0].path, fonts / "good.ttf")
+    with pytest.warns(UserWarning, match="broken.ttf"):
+        r = run("render", "--out", str(tmp_path / "o2"), "--fonts", str(fonts), "-n", "5", *FAST)
+    assert r.exit_code == 0, r.output
+
+
+def test_font_size_that_cannot_fit(tmp_path):
+    r = run("render", "--out", str(tmp_path / "o"), "--width", "200", "--height", "200",
+            "--font-size", "150:160")
+    assert_one_line_error(r, "--font-size", "cannot fit")
+
+
+def test_output_dir_from_another_run_is_refused_until_overwrite(tmp_path):
+    out = str(tmp_path / "o")
+    assert run("render", "--out", out, "-n", "5", *FAST).exit_code == 0
+    r = run("render", "--out", out, "-n", "5", "--seed", "3", *FAST)
+    assert_one_line_error(r, "other parameters", "--overwrite")
+    r = run("render", "--out", out, "-n", "5", "--seed", "3", "--overwrite", *FAST)
+    assert r.exit_code == 0
+
+
+def test_rerun_of_a_complete_run_writes_nothing(tmp_path):
+    out = str(tmp_path / "o")
+    assert run("render", "--out", out, "-n", "10", *FAST).exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").glob("*.tar")}
+    r = run("render", "--out", out, "-n", "10", *FAST)
+    assert r.exit_code == 0 and "0 written, 2 already complete" in r.output
+    assert before == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").glob("*.tar")}
+
+
+def test_bad_option_values(tmp_path):
+    r = run("render", "--out", str(tmp_path / "o"), "--font-size", "40:20")
+    assert_one_line_error(r, "--font-size")
+    r = run("render", "--out", str(tmp_path / "o"), "--cursive-ratio", "1.5")
+    assert_one_line_error(r, "--cursive-ratio")
+    r = run("render", "--out", str(tmp_path / "o"), "--rotation", "45=1")
+    assert_one_line_error(r, "--rotation")
