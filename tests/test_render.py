@@ -129,3 +129,16 @@ def test_nothing_is_clipped_on_tiny_canvases():
                 q = np.asarray(ln.quad)
                 assert q.min() >= -0.5 and q[:, 0].max() <= w + 0.5 and q[:, 1].max() <= h + 0.5
         assert ink_report(s)[1] == 0
+
+
+def test_render_stream_in_a_dataloader_deals_distinct_indices():
+    import torch
+
+    from synthtext.stream import RenderStream
+
+    cfg = RenderConfig(layout="line", length=(2, 5), rotation={0: 1.0})
+    stream = RenderStream(cfg, n=12, transform=lambda s: (s.meta["index"], s.text))
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
+    got = sorted(loader)
+    assert [i for i, _ in got] == list(range(12))
+    assert all(text == render_sample(cfg, i).text for i, text in got)
