@@ -1,0 +1,94 @@
+"""Optical blur: slightly out of focus (Gaussian, defocus disk) or a moving camera (motion).
+
+Kernels stay small (a few px), and when quads are given their size is also capped by the
+text height (sigma <= 6%, motion length <= 25%, disk radius <= 10% of it), so small text
+keeps its shape.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .base import Op, check_image, legible, register, uniform
+
+
+@register
+class GaussianBlur(Op):
+    """Soft focus with std ``sigma`` px."""
+
+    name = "gaussian_blur"
+    sigma: tuple[float, float] = (0.4, 1.0)
+
+    def validate(self):
+        self.check_range("sigma", 0.0, 10.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        return {"sigma": legible(uniform(rng, self.sigma), self.sigma[1], quads, 0.06)}
+
+    def apply(self, image, params):
+        sigma = float(params["sigma"])
+        if sigma < 0.05:
+            return check_image(image).copy()
+        return cv2.GaussianBlur(check_image(image), (0, 0), sigma)
+
+
+def motion_kernel(length: float, angle: float) -> np.ndarray:
+    """A normalised anti-aliased line ``length`` px long at ``angle`` degrees."""
+    size = int(math.ceil(length)) | 1
+    k = np.zeros((size * 4, size * 4), np.uint8)
+    c = (size * 4 - 1) / 2.0
+    dx, dy = math.cos(math.radians(angle)) * length * 2, -math.sin(math.radians(angle)) * length * 2
+    p0 = (int(round((c - dx) * 16)), int(round((c - dy) * 16)))
+    p1 = (int(round((c + dx) * 16)), int(round((c + dy) * 16)))
+    cv2.line(k, p0, p1, 255, 4, cv2.LINE_AA, 4)
+    small = cv2.resize(k.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    return small / max(float(small.sum()), 1e-6)
+
+
+@register
+class MotionBlur(Op):
+    """Camera shake: a line kernel ``length`` px long at a random angle."""
+
+    name = "motion_blur"
+    length: tuple[float, float] = (3.0, 7.0)
+
+    def validate(self):
+        self.check_range("length", 1.0, 31.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        length = max(1.0, legible(uniform(rng, self.length), self.length[1], quads, 0.25))
+        return {"length": length, "angle": uniform(rng, (0.0, 180.0))}
+
+    def apply(self, image, params):
+        kernel = motion_kernel(float(params["length"]), float(params["angle"]))
+        return cv2.filter2D(check_image(image), -1, kernel, borderType=cv2.BORDER_REPLICATE)
+
+
+def disk_kernel(radius: float) -> np.ndarray:
+    """A normalised disk of ``radius`` px with an anti-aliased rim (lens defocus)."""
+    r = int(math.ceil(radius))
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    k = np.clip(radius + 0.5 - np.hypot(x, y), 0.0, 1.0).astype(np.float32)
+    return k / float(k.sum())
+
+
+@register
+class DefocusBlur(Op):
+    """Out of focus: a disk kernel of ``radius`` px."""
+
+    name = "defocus_blur"
+    radius: tuple[float, float] = (0.8, 2.0)
+
+    def validate(self):
+        self.check_range("radius", 0.0, 15.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        return {"radius": legible(uniform(rng, self.radius), self.radius[1], quads, 0.1)}
+
+    def apply(self, image, params):
+        radius = float(params["radius"])
+        if radius < 0.3:
+            return check_image(image).copy()
+        return cv2.filter2D(check_image(image), -1, disk_kernel(radius), borderType=cv2.BORDER_REPLICATE)

@@ -1,0 +1,169 @@
+"""Matrix warps (rotation, shear/slant, perspective, zoom) and resampling to another size.
+
+The matrix warps keep the canvas size and are fitted so content stays inside it (see
+:mod:`augment.warp`).  ``resample`` is the one op that changes the image shape: it simulates
+another scan resolution, and its params record the new size.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .base import as_quads, check_image, register, shape2, uniform
+from .warp import GeometricOp, HomographyOp, centred
+
+
+@register
+class Rotate(HomographyOp):
+    """Small in-plane rotation of the whole page (scanned or photographed slightly askew)."""
+
+    name = "rotate"
+    max_degrees: float = 1.5
+
+    def validate(self):
+        super().validate()
+        self.check_number("max_degrees", 0.0, 10.0)
+
+    def draw(self, rng, shape):
+        return {"degrees": uniform(rng, (-self.max_degrees, self.max_degrees))}
+
+    def shrink(self, raw, t):
+        return {"degrees": raw["degrees"] * t}
+
+    def raw_matrix(self, params, shape):
+        a = math.radians(params["degrees"])
+        c, s = math.cos(a), math.sin(a)
+        return centred(np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]), shape)
+
+
+@register
+class Shear(HomographyOp):
+    """Shear: ``shear_x`` slants the writing like a different pen angle, ``shear_y`` skews lines."""
+
+    name = "shear"
+    max_shear_x: float = 0.08
+    max_shear_y: float = 0.015
+
+    def validate(self):
+        super().validate()
+        self.check_number("max_shear_x", 0.0, 0.5)
+        self.check_number("max_shear_y", 0.0, 0.2)
+
+    def draw(self, rng, shape):
+        return {"shear_x": uniform(rng, (-self.max_shear_x, self.max_shear_x)),
+                "shear_y": uniform(rng, (-self.max_shear_y, self.max_shear_y))}
+
+    def shrink(self, raw, t):
+        return {"shear_x": raw["shear_x"] * t, "shear_y": raw["shear_y"] * t}
+
+    def raw_matrix(self, params, shape):
+        kx, ky = params["shear_x"], params["shear_y"]
+        return centred(np.array([[1.0, kx, 0.0], [ky, 1.0, 0.0], [0.0, 0.0, 1.0]]), shape)
+
+
+@register
+class Perspective(HomographyOp):
+    """Camera not square to the page: each corner moves by up to ``max_shift`` x the short side."""
+
+    name = "perspective"
+    max_shift: float = 0.04
+
+    def validate(self):
+        super().validate()
+        self.check_number("max_shift", 0.0, 0.2)
+
+    def draw(self, rng, shape):
+        d = self.max_shift * min(shape2(shape))
+        return {"corners": [[uniform(rng, (-d, d)), uniform(rng, (-d, d))] for _ in range(4)]}
+
+    def shrink(self, raw, t):
+        return {"corners": [[dx * t, dy * t] for dx, dy in raw["corners"]]}
+
+    def raw_matrix(self, params, shape):
+        h, w = shape2(shape)
+        src = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float64)
+        dst = src + np.asarray(params["corners"], dtype=np.float64)
+        return _homography(src, dst)
+
+
+def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 3x3 matrix mapping 4 ``src`` points to ``dst``, solved in float64."""
+    a, b = [], []
+    for (x, y), (u, v) in zip(src, dst):
+        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        b.extend([u, v])
+    h = np.linalg.solve(np.asarray(a), np.asarray(b))
+    return np.append(h, 1.0).reshape(3, 3)
+
+
+@register
+class Scale(HomographyOp):
+    """Zoom and shift inside the same canvas (text size and position vary between scans)."""
+
+    name = "scale"
+    scale: tuple[float, float] = (0.9, 1.05)
+    aspect: tuple[float, float] = (0.95, 1.05)
+    max_shift: float = 0.02
+
+    def validate(self):
+        super().validate()
+        self.check_range("scale", 0.5, 2.0)
+        self.check_range("aspect", 0.5, 2.0)
+        self.check_number("max_shift", 0.0, 0.3)
+
+    def draw(self, rng, shape):
+        h, w = shape2(shape)
+        return {"scale": uniform(rng, self.scale), "aspect": uniform(rng, self.aspect),
+                "shift": [uniform(rng, (-self.max_shift, self.max_shift)) * w,
+                          uniform(rng, (-self.max_shift, self.max_shift)) * h]}
+
+    def shrink(self, raw, t):
+        return {"scale": 1.0 + (raw["scale"] - 1.0) * t, "aspect": 1.0 + (raw["aspect"] - 1.0) * t,
+                "shift": [raw["shift"][0] * t, raw["shift"][1] * t]}
+
+    def raw_matrix(self, params, shape):
+        r = math.sqrt(params["aspect"])
+        sx, sy = params["scale"] * r, params["scale"] / r
+        dx, dy = params["shift"]
+        return centred(np.array([[sx, 0.0, dx], [0.0, sy, dy], [0.0, 0.0, 1.0]]), shape)
+
+
+@register
+class Resample(GeometricOp):
+    """Another scan resolution: the page is resized by ``factor`` (changes the image shape)."""
+
+    name = "resample"
+    fusable = False
+    factor: tuple[float, float] = (0.7, 1.0)
+
+    def validate(self):
+        self.check_range("factor", 0.1, 4.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        h, w = shape2(image_shape)
+        f = uniform(rng, self.factor)
+        return {"factor": f, "size": [max(1, int(round(h * f))), max(1, int(round(w * f)))]}
+
+    def output_shape(self, params, image_shape):
+        return int(params["size"][0]), int(params["size"][1])
+
+    def apply(self, image, params):
+        h2, w2 = self.output_shape(params, image.shape)
+        if (h2, w2) == image.shape[:2]:
+            return check_image(image).copy()
+        down = h2 * w2 < image.shape[0] * image.shape[1]
+        interp = cv2.INTER_AREA if down else cv2.INTER_LINEAR
+        return cv2.resize(check_image(image), (w2, h2), interpolation=interp)
+
+    def apply_quads(self, quads, params, image_shape):
+        if quads is None:
+            return None
+        h, w = shape2(image_shape)
+        h2, w2 = self.output_shape(params, image_shape)
+        q = as_quads(quads).copy()
+        q[..., 0] = (q[..., 0] + 0.5) * (w2 / w) - 0.5
+        q[..., 1] = (q[..., 1] + 0.5) * (h2 / h) - 0.5
+        return q

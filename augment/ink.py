@@ -1,0 +1,172 @@
+"""Ink: stroke weight, fading, blotches and bleed-through from the back of the sheet.
+
+Ink is whatever is darker than the paper colour (:func:`augment.fields.paper_colour`); the
+ops change how dark and how wide it is, never where the text is, so quads are untouched.
+Magnitudes stop short of erasing strokes: thinning is a partial blend, fading keeps at least
+half the contrast by default, blotches are a few pixels wide.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .base import Op, as_quads, check_image, integer, legible, new_seed, register, shape2, uniform
+from .fields import multiply_field, paper_colour, smooth_noise
+
+
+@register
+class StrokeWidth(Op):
+    """Bolder or thinner strokes (pen width, ink spread): grey erosion/dilation, blended."""
+
+    name = "stroke_width"
+    bold_probability: float = 0.5
+    bold_kernel: tuple[int, int] = (2, 3)
+    bold_amount: tuple[float, float] = (0.5, 1.0)
+    thin_kernel: int = 2
+    thin_amount: tuple[float, float] = (0.3, 0.7)
+
+    def validate(self):
+        self.check_number("bold_probability", 0.0, 1.0)
+        self.check_range("bold_kernel", 2, 7)
+        self.check_range("bold_amount", 0.0, 1.0)
+        self.check_number("thin_kernel", 2, 5)
+        self.check_range("thin_amount", 0.0, 1.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        if rng.random() < self.bold_probability:
+            return {"mode": "bold", "kernel": integer(rng, self.bold_kernel),
+                    "amount": uniform(rng, self.bold_amount)}
+        return {"mode": "thin", "kernel": self.thin_kernel, "amount": uniform(rng, self.thin_amount)}
+
+    def apply(self, image, params):
+        k = int(params["kernel"])
+        element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        morph = cv2.erode if params["mode"] == "bold" else cv2.dilate  # ink is dark
+        changed = morph(check_image(image), element)
+        a = float(params["amount"])
+        return cv2.addWeighted(image, 1.0 - a, changed, a, 0.0)
+
+
+@register
+class InkFade(Op):
+    """Uneven ink (drying pen, faded scan): removes up to ``strength`` of the ink's contrast."""
+
+    name = "ink_fade"
+    strength: tuple[float, float] = (0.2, 0.5)
+    cell: tuple[float, float] = (60.0, 250.0)
+
+    def validate(self):
+        self.check_range("strength", 0.0, 0.8)
+        self.check_range("cell", 8.0, 10000.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        return {"strength": uniform(rng, self.strength), "cell": uniform(rng, self.cell),
+                "base": uniform(rng, (0.0, 0.6)), "seed": new_seed(rng)}
+
+    def apply(self, image, params):
+        image = check_image(image)
+        u = smooth_noise(np.random.default_rng(params["seed"]), image.shape, float(params["cell"]))
+        b = float(params["base"])
+        lift = float(params["strength"]) * (b + (1.0 - b) * u)
+        depth = cv2.subtract(np.full_like(image, paper_colour(image)), image)
+        return cv2.add(image, multiply_field(depth, lift))
+
+
+@register
+class InkBlotches(Op):
+    """A few small ink drops near the writing; each is 1-3 overlapping soft ellipses."""
+
+    name = "ink_blotches"
+    count: tuple[int, int] = (1, 3)
+    radius: tuple[float, float] = (1.5, 4.0)
+    darkness: tuple[float, float] = (0.5, 0.9)
+
+    def validate(self):
+        self.check_range("count", 0, 50)
+        self.check_range("radius", 0.5, 50.0)
+        self.check_range("darkness", 0.0, 1.0)
+
+    def sample(self, rng, image_shape, quads=None):
+        h, w = shape2(image_shape)
+        boxes = None if quads is None or not len(as_quads(quads)) else as_quads(quads)
+        out = []
+        for _ in range(integer(rng, self.count)):
+            r = legible(uniform(rng, self.radius), self.radius[1], quads, 0.3)
+            m = min(8.0 + 3.0 * r, (w - 1) / 2.0, (h - 1) / 2.0)
+            if boxes is not None:
+                box = boxes[int(rng.integers(len(boxes)))]
+                x = uniform(rng, (box[:, 0].min(), box[:, 0].max()))
+                y = uniform(rng, (box[:, 1].min(), box[:, 1].max()))
+            else:
+                x, y = uniform(rng, (m, w - 1 - m)), uniform(rng, (m, h - 1 - m))
+            x, y = float(np.clip(x, m, w - 1 - m)), float(np.clip(y, m, h - 1 - m))
+            ellipses = []
+            for j in range(integer(rng, (1, 3))):
+                rr = r if j == 0 else r * uniform(rng, (0.3, 0.6))
+                a = uniform(rng, (0.0, 2.0 * math.pi))
+                off = 0.0 if j == 0 else r * uniform(rng, (0.8, 1.6))
+                ellipses.append([x + off * math.cos(a), y + off * math.sin(a), rr,
+                                 rr * uniform(rng, (0.6, 1.0)), uniform(rng, (0.0, 180.0))])
+            out.append({"darkness": uniform(rng, self.darkness), "ellipses": ellipses})
+        return {"blotches": out}
+
+    def apply(self, image, params):
+        out = check_image(image).copy()
+        h, w = out.shape[:2]
+        for blot in params["blotches"]:
+            e = np.asarray(blot["ellipses"], dtype=np.float64).reshape(-1, 5)
+            pad = e[:, 2].max() + 3.0
+            x0, y0 = max(0, int(e[:, 0].min() - pad)), max(0, int(e[:, 1].min() - pad))
+            x1, y1 = min(w, int(e[:, 0].max() + pad) + 1), min(h, int(e[:, 1].max() + pad) + 1)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            for cx, cy, rx, ry, ang in e:
+                centre = (int(round((cx - x0) * 16)), int(round((cy - y0) * 16)))
+                axes = (max(1, int(round(rx * 16))), max(1, int(round(ry * 16))))
+                cv2.ellipse(mask, centre, axes, float(ang), 0, 360, 255, -1, cv2.LINE_AA, 4)
+            soft = cv2.GaussianBlur(mask, (0, 0), 0.6).astype(np.float32) / 255.0
+            factor = 1.0 - float(blot["darkness"]) * soft
+            out = multiply_field(out, factor, roi=(x0, y0, x1, y1))
+        return out
+
+
+@register
+class BleedThrough(Op):
+    """Writing on the back of the sheet showing through: the page mirrored, blurred, faint."""
+
+    name = "bleed_through"
+    strength: tuple[float, float] = (0.1, 0.3)
+    blur: tuple[float, float] = (1.0, 3.0)
+    max_shift: float = 0.02
+
+    def validate(self):
+        self.check_range("strength", 0.0, 0.5)
+        self.check_range("blur", 0.0, 20.0)
+        self.check_number("max_shift", 0.0, 0.5)
+
+    def sample(self, rng, image_shape, quads=None):
+        h, w = shape2(image_shape)
+        s = self.max_shift
+        return {"strength": uniform(rng, self.strength), "blur": uniform(rng, self.blur),
+                "shift": [uniform(rng, (-s, s)) * w, uniform(rng, (-s, s)) * h]}
+
+    def apply(self, image, params):
+        image = check_image(image)
+        h, w = image.shape[:2]
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        hh, hw = max(1, h // 2), max(1, w // 2)
+        half = cv2.flip(cv2.resize(gray, (hw, hh), interpolation=cv2.INTER_AREA), 1)
+        paper = paper_colour(gray)
+        dx, dy = params["shift"]
+        m = np.array([[1.0, 0.0, dx * hw / w], [0.0, 1.0, dy * hh / h]])
+        half = cv2.warpAffine(half, m, (hw, hh), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+        sigma = float(params["blur"]) / 2.0
+        if sigma > 0.05:
+            half = cv2.GaussianBlur(half, (0, 0), sigma)
+        depth = cv2.subtract(np.full_like(half, paper), half).astype(np.float32)
+        factor = 1.0 - float(params["strength"]) * depth / max(paper, 1)
+        return multiply_field(image, factor)
