@@ -61,5 +61,5 @@ def contact_sheet(images: list[np.ndarray], captions: list[str] | None = None, c
     for i, text in enumerate(captions):
         r, c = divmod(i, columns)
         y, x = PAD + r * (cell_h + cap_h + PAD) + cell_h + 2, PAD + c * (cell_width + PAD)
-        draw.text((x, y), _ellipsize(draw, str(text), font, cell_width), fill=ink, font=font)
+        draw.text((x, y), _ellipsize(draw, str(text).replace("\n", " / "), font, cell_width), fill=ink, font=font)
     return np.asarray(pil)

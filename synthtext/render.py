@@ -9,6 +9,7 @@ sample's ``rejects``.
 from __future__ import annotations
 
 import math
+import os
 import zlib
 from collections import Counter
 
@@ -19,7 +20,7 @@ from .config import RenderConfig
 from .corpus import Corpus, CorpusMix
 from .draw import (PAD, Measure, compose, draw_mask, place_lines, rot90_page, rotate_mask,
                    rotated_size, transform_lines, affine_fn, block_box)
-from .errors import UserError
+from .errors import ConfigError, UserError
 from .fonts import FontSet, resolve_fonts
 from .glyphs import ShapedFont, SizedFont
 from .layout import (LayoutLine, lines_that_fit, relative_indents, sample_line, sample_page,
@@ -50,6 +51,18 @@ def open_corpora(cfg: RenderConfig) -> CorpusMix:
     return mix
 
 
+def load_augment(spec: str):
+    """An augmentation pipeline from a preset name or a JSON/YAML config file."""
+    import augment
+
+    if spec in augment.PRESETS:
+        return augment.preset(spec)
+    if not os.path.isfile(spec):
+        raise ConfigError(f"--augment {spec!r} is neither a preset ({', '.join(augment.PRESETS)})"
+                          " nor an existing config file")
+    return augment.load_config(spec)
+
+
 class Renderer:
     """Loaded corpora and fonts for one config; make samples by index."""
 
@@ -61,8 +74,6 @@ class Renderer:
         self._shaped: dict[int, ShapedFont] = {}
         self.augment = None
         if cfg.augment != "none":
-            from augment import load_augment
-
             self.augment = load_augment(cfg.augment)
 
     def _font(self, font_idx: int, size: int) -> SizedFont:

@@ -142,3 +142,14 @@ def test_render_stream_in_a_dataloader_deals_distinct_indices():
     got = sorted(loader)
     assert [i for i, _ in got] == list(range(12))
     assert all(text == render_sample(cfg, i).text for i, text in got)
+
+
+def test_render_time_augmentation_is_recorded_and_deterministic(tmp_path):
+    cfg = RenderConfig(augment="medium", **SMALL)
+    a, b = render_sample(cfg, 3), Renderer(cfg).sample("train", 3)
+    assert np.array_equal(a.image, b.image) and a.text == b.text
+    assert a.meta["augment"]["ops"], "no augmentation recorded"
+    for i in range(10):
+        assert check_sample(render_sample(cfg, i).to_wds("jpg")) == []
+    with pytest.raises(UserError, match="--augment"):
+        Renderer(RenderConfig(augment="extreme"))

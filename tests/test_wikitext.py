@@ -1,0 +1,71 @@
+"""WikiText detokenization: spans must read like natural text, never like markup."""
+import random
+
+import pytest
+
+from synthtext.wikitext import detokenize, heading_text
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("He had a guest @-@ starring role", "He had a guest-starring role"),
+    ("in 1 @,@ 000 cases and 3 @.@ 5 kg .", "in 1,000 cases and 3.5 kg."),
+    ('a role as " Craig " in the episode " Teddy \'s Story " of', 'a role as "Craig" in the episode "Teddy\'s Story" of'),
+    ("I do n't know , they 're ( mostly ) right [ sic ] !", "I don't know, they're (mostly) right [sic]!"),
+    ("costs $ 5 , or 50 % ; ok ? yes : no", "costs $5, or 50%; ok? yes: no"),
+    ("we 've , you 'll , I 'd , I 'm", "we've, you'll, I'd, I'm"),
+    ("the Beach Boys ' \" Surfer Girl \" , Elvis", "the Beach Boys' \"Surfer Girl\", Elvis"),
+    ("called the ' box @-@ battery ' or ' centre battery '", "called the 'box-battery' or 'centre battery'"),
+    ("He said : \" Hello . \" Then left .", 'He said: "Hello." Then left.'),
+    ("  spaced   out \r\n", "spaced out"),
+    ("", ""),
+])
+def test_detokenize_examples(raw, expected):
+    assert detokenize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("a species of <unk> lobster , from", "a species of lobster, from"),
+    ("a hard <unk> , which", "a hard, which"),
+    ("a process called <unk> ( <unk> ) .", "a process called."),
+    ("the <unk> 's shell", "the shell"),
+    ('the " <unk> " , and', "the, and"),
+    ("<unk> <unk>", ""),
+])
+def test_unk_is_dropped_and_spacing_repaired(raw, expected):
+    assert detokenize(raw) == expected
+
+
+@pytest.mark.parametrize("line, title", [
+    (" = Robert Boulter = \r\n", "Robert Boulter"),
+    (" = = Career = = ", "Career"),
+    (" = = = 2000 @-@ 2005 = = = ", "2000-2005"),
+    (" = = <unk> = = ", ""),
+    (" Robert Boulter is an English actor . ", None),
+    (" = = unbalanced = ", None),
+    (" x = 1 = ", None),
+    ("", None),
+])
+def test_heading_text(line, title):
+    assert heading_text(line) == title
+
+
+def test_no_markup_survives_token_soup():
+    """Random mixes of WikiText tokens never leave @x@, <unk> or space-before-comma."""
+    tokens = ["word", "Alpha", "@-@", "@,@", "@.@", "<unk>", ",", ".", ";", ":", "(", ")",
+              '"', "'", "'s", "n't", "$", "%", "[", "]", "1", "=", "–"]
+    rnd = random.Random(0)
+    for _ in range(3000):
+        line = " " + " ".join(rnd.choice(tokens) for _ in range(rnd.randint(0, 30))) + " \r\n"
+        out = detokenize(line)
+        assert "<unk>" not in out and " ," not in out and "  " not in out
+        assert not any(f"@{c}@" in out for c in "-,.")
+        assert out == out.strip()
+
+
+def test_detokenize_is_fast():
+    import time
+    line = " ".join(['The " <unk> " of 1 @,@ 000 men ( led by Teddy \'s guest @-@ star ) ,'] * 12)
+    t = time.perf_counter()
+    for _ in range(200):
+        detokenize(line)
+    assert (time.perf_counter() - t) / 200 < 2e-3
