@@ -71,5 +71,66 @@ def render(**opts):
     print_summary(result)
 
 
+
+def run_options(f):
+    """Options shared by every command that writes shards."""
+    for opt in reversed([
+        click.option("--workers", type=int, default=1, show_default=True),
+        click.option("--shard-size", type=int, default=1000, show_default=True),
+        click.option("--image-format", type=click.Choice(["jpg", "png", "webp"]),
+                     default="jpg", show_default=True),
+        click.option("--quality", type=int, default=90, show_default=True,
+                     help="JPEG/WebP quality."),
+        click.option("--backend", type=click.Choice(["joblib", "dask"]), default="joblib",
+                     show_default=True),
+        click.option("--scheduler", help="Dask scheduler address for --backend dask."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace shards made with other parameters."),
+        click.option("--progress/--no-progress", default=True, show_default=True),
+    ]):
+        f = opt(f)
+    return f
+
+
+def run_kwargs(opts: dict) -> dict:
+    keys = ("shard_size", "image_format", "quality", "workers", "backend", "scheduler",
+            "overwrite", "progress")
+    return {k: opts[k] for k in keys}
+
+
+@main.command("augment")
+@click.argument("in_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--preset", default="medium", show_default=True,
+              help="none, light, medium, heavy, or a JSON/YAML config file.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@run_options
+def augment_cmd(in_dir, out_dir, preset, seed, **opts):
+    """Write an augmented copy of a shard directory (parameters stored per sample)."""
+    from synthtext.augment_shards import augment_shards
+
+    from .options import print_summary
+
+    print_summary(augment_shards(in_dir, out_dir, preset, seed, **run_kwargs(opts)))
+
+
+@main.command()
+@click.argument("source")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@click.option("-n", "n", type=int, default=24, show_default=True, help="Number of cells.")
+@click.option("--augment", help="Show one sample under N draws of this preset or config.")
+@click.option("--columns", type=int, default=6, show_default=True)
+@click.option("--cell-width", type=int, default=320, show_default=True)
+@click.option("--boxes", is_flag=True, help="Draw the line quads.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def preview(source, out, n, augment, columns, cell_width, boxes, seed):
+    """Contact sheet of the samples in SOURCE (shard dir, .tar, glob or {a..b} pattern)."""
+    from synthtext.preview import preview_sheet, write_png
+
+    sheet = preview_sheet(source, n, augment, columns, cell_width, seed, boxes)
+    write_png(out, sheet)
+    click.echo(f"{out}: {sheet.shape[1]}x{sheet.shape[0]} contact sheet")
+
+
 if __name__ == "__main__":
     main()

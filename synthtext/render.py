@@ -9,7 +9,6 @@ sample's ``rejects``.
 from __future__ import annotations
 
 import math
-import os
 import zlib
 from collections import Counter
 
@@ -20,7 +19,8 @@ from .config import RenderConfig
 from .corpus import Corpus, CorpusMix
 from .draw import (PAD, Measure, compose, draw_mask, place_lines, rot90_page, rotate_mask,
                    rotated_size, transform_lines, affine_fn, block_box)
-from .errors import ConfigError, UserError
+from .augmenting import augment_records, load_augment
+from .errors import UserError
 from .fonts import FontSet, resolve_fonts
 from .glyphs import ShapedFont, SizedFont
 from .layout import (LayoutLine, lines_that_fit, relative_indents, sample_line, sample_page,
@@ -49,18 +49,6 @@ def open_corpora(cfg: RenderConfig) -> CorpusMix:
     if cfg.split:
         mix.split_regions(dict(cfg.split))
     return mix
-
-
-def load_augment(spec: str):
-    """An augmentation pipeline from a preset name or a JSON/YAML config file."""
-    import augment
-
-    if spec in augment.PRESETS:
-        return augment.preset(spec)
-    if not os.path.isfile(spec):
-        raise ConfigError(f"--augment {spec!r} is neither a preset ({', '.join(augment.PRESETS)})"
-                          " nor an existing config file")
-    return augment.load_config(spec)
 
 
 class Renderer:
@@ -125,7 +113,7 @@ class Renderer:
             "_stripped": {"stripped_chars": stripped} if stripped else {},
         }
         if self.augment is not None:
-            image, lines, meta["augment"] = self._augment(rng, image, lines)
+            image, lines, meta["augment"] = augment_records(self.augment, image, lines, rng)
         return Sample(key=f"{split}-{index:09d}", image=image,
                       lines=[Line(ln["text"], ln["quad"], ln["words"]) for ln in lines],
                       meta=meta)
@@ -247,23 +235,3 @@ class Renderer:
         compose(image, mask, pad_l, y, params["ink"])
         records = transform_lines(records, lambda p: p + (pad_l, y))
         return rot90_page(image, records, params["rotation"])
-
-    def _augment(self, rng, image, lines):
-        """Run the augmentation pipeline, carrying every line and word quad through it."""
-        quads, where = [], []
-        for i, ln in enumerate(lines):
-            if ln["quad"] is not None:
-                quads.append(ln["quad"])
-                where.append((i, None))
-            for j, wd in enumerate(ln["words"]):
-                quads.append(wd["quad"])
-                where.append((i, j))
-        arr = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 2)
-        image, arr, params = self.augment(image, rng, arr)
-        for (i, j), q in zip(where, arr.tolist()):
-            q = [[round(x, 2), round(y, 2)] for x, y in q]
-            if j is None:
-                lines[i]["quad"] = q
-            else:
-                lines[i]["words"][j]["quad"] = q
-        return image, lines, params

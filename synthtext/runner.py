@@ -112,12 +112,18 @@ def _count(stats: dict, sample) -> None:
 
 
 def plan_tasks(recipe, out: str, splits: dict[str, int], shard_size: int,
-               image_format: str, quality: int) -> list[ShardTask]:
+               image_format: str, quality: int,
+               shard_layout: dict[str, list[int]] | None = None) -> list[ShardTask]:
+    """One task per shard: ``shard_size`` samples each, or the counts in ``shard_layout``."""
     tasks = []
     for split, n in splits.items():
-        for shard, start in enumerate(range(0, n, shard_size)):
-            tasks.append(ShardTask(recipe, str(out), split, shard, start,
-                                   min(n, start + shard_size), image_format, quality))
+        sizes = (shard_layout or {}).get(split) or [
+            min(shard_size, n - start) for start in range(0, n, shard_size)]
+        start = 0
+        for shard, size in enumerate(sizes):
+            tasks.append(ShardTask(recipe, str(out), split, shard, start, start + size,
+                                   image_format, quality))
+            start += size
     return tasks
 
 
@@ -172,7 +178,7 @@ def _done(task: ShardTask) -> dict | None:
 def run(recipe, out, splits: dict[str, int], *, kind: str = "render", shard_size: int = 1000,
         image_format: str = "jpg", quality: int = 90, workers: int = 1,
         backend: str = "joblib", scheduler: str | None = None, overwrite: bool = False,
-        progress: bool = True) -> RunResult:
+        progress: bool = True, shard_layout: dict[str, list[int]] | None = None) -> RunResult:
     """Make (or finish) the shard directory ``out``; returns counts and the final manifest."""
     t0 = time.perf_counter()
     out = Path(out)
@@ -180,7 +186,8 @@ def run(recipe, out, splits: dict[str, int], *, kind: str = "render", shard_size
               "quality": quality, "splits": splits}
     manifest = new_manifest(kind, __version__, config, splits, shard_size)
     prepare_out(out, manifest, overwrite)
-    tasks = plan_tasks(recipe, str(out), splits, shard_size, image_format, quality)
+    tasks = plan_tasks(recipe, str(out), splits, shard_size, image_format, quality,
+                       shard_layout)
     done = {t.name: s for t in tasks if (s := _done(t)) is not None}
     todo = [t for t in tasks if t.name not in done]
     total = sum(t.stop - t.start for t in tasks)

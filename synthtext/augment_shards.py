@@ -1,0 +1,104 @@
+"""``synthgen augment IN OUT``: an augmented copy of a shard directory, shard for shard.
+
+Output shard k of a split holds the augmented samples of input shard k, in order, so the
+runner's resume and determinism rules apply unchanged: sample i's augmentation is drawn
+from ``(seed, split, i)`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .augmenting import augment_sample, load_augment
+from .errors import UserError
+from .manifest import read_manifest
+from .render import split_seed
+from .runner import RunResult, run
+from .sample import Sample
+from .shards import iter_tar_samples, shard_name
+
+
+@dataclass(frozen=True)
+class AugmentRecipe:
+    in_dir: str
+    spec: str
+    seed: int
+    layout: dict  # split -> samples per input shard
+    source: dict  # what identifies the input: its config digest and shard hashes
+
+    @classmethod
+    def create(cls, in_dir: str | Path, spec: str, seed: int = 0) -> "AugmentRecipe":
+        in_dir = Path(in_dir)
+        m = read_manifest(in_dir) if in_dir.is_dir() else None
+        if m is None or m.get("status") != "complete":
+            raise UserError(f"{in_dir}: no complete dataset.json; synthgen augment needs a "
+                            "finished shard directory made by synthgen render or stitch")
+        layout = {s: [sh["samples"] for sh in v["shards"]] for s, v in m["splits"].items()}
+        hashes = [sh["sha256"] for v in m["splits"].values() for sh in v["shards"]]
+        load_augment(spec)  # fail early on a bad preset or config file
+        spec_id = spec if not Path(spec).is_file() else hashlib.sha256(
+            Path(spec).read_bytes()).hexdigest()
+        source = {"dir": str(in_dir.resolve()), "config_sha256": m.get("config_sha256"),
+                  "shards_sha256": hashlib.sha256("".join(hashes).encode()).hexdigest()}
+        return cls(str(in_dir), spec, seed, layout, {**source, "augment": spec_id})
+
+    def config(self) -> dict:
+        return {"augment": self.spec, "seed": self.seed, "input": self.source}
+
+    def build(self) -> "_Augmenter":
+        return _Augmenter(self)
+
+
+class _Augmenter:
+    """Reads input shards sequentially and augments sample ``index`` of ``split``."""
+
+    def __init__(self, recipe: AugmentRecipe):
+        self.r = recipe
+        self.pipeline = load_augment(recipe.spec)
+        self._open: tuple[str, int] | None = None  # (split, shard) being read
+        self._iter = None
+        self._next = 0  # index of the next sample the open iterator yields
+
+    def _locate(self, split: str, index: int) -> tuple[int, int]:
+        start = 0
+        for shard, n in enumerate(self.r.layout[split]):
+            if index < start + n:
+                return shard, start
+            start += n
+        raise IndexError(f"sample {index} is beyond split {split}")
+
+    def _read(self, split: str, index: int) -> dict:
+        shard, start = self._locate(split, index)
+        if self._open != (split, shard) or index < self._next:
+            path = Path(self.r.in_dir) / shard_name(split, shard)
+            self._iter, self._open, self._next = iter_tar_samples(path), (split, shard), start
+        while True:
+            d = next(self._iter)
+            self._next += 1
+            if self._next - 1 == index:
+                return d
+
+    def sample(self, split: str, index: int) -> Sample:
+        d = self._read(split, index)
+        try:
+            sample = Sample.from_wds(d)
+        except (ValueError, KeyError) as e:
+            raise UserError(f"{d.get('__url__')}: sample {d.get('__key__')} is not in the "
+                            f"synthgen sample format ({e})") from None
+        rng = np.random.default_rng([self.r.seed, split_seed(split), index, 1 << 20])
+        return augment_sample(sample, self.pipeline, rng)
+
+
+def augment_shards(in_dir, out_dir, spec: str, seed: int = 0, **run_options) -> RunResult:
+    """Write an augmented copy of ``in_dir`` into ``out_dir`` (resumable, deterministic)."""
+    if Path(in_dir).resolve() == Path(out_dir).resolve():
+        raise UserError("synthgen augment: OUT must differ from IN (shards are never "
+                        "rewritten in place)")
+    recipe = AugmentRecipe.create(in_dir, spec, seed)
+    splits = {s: sum(v) for s, v in recipe.layout.items()}
+    return run(recipe, out_dir, splits, kind="augment", shard_layout=recipe.layout,
+               **run_options)

@@ -1,0 +1,80 @@
+"""Contact sheets of samples, so people look at the data instead of reading about it."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .augmenting import augment_sample, load_augment
+from .errors import UserError
+from .sample import Sample
+from .shards import expand_shards, iter_samples
+
+
+def load_samples(source: str, n: int) -> list[Sample]:
+    """The first ``n`` samples of a shard directory, tar file, glob or brace pattern."""
+    paths = [p for p in expand_shards(source) if Path(p).exists()]
+    if not paths:
+        raise UserError(f"{source}: no shards found (give a shard directory, a .tar file, "
+                        "a glob or a {000..009} pattern)")
+    out = []
+    for d in islice(iter_samples(paths), n):
+        try:
+            out.append(Sample.from_wds(d))
+        except (ValueError, KeyError) as e:
+            raise UserError(f"{d.get('__url__')}: sample {d.get('__key__')} is not in the "
+                            f"synthgen sample format ({e})") from None
+    return out
+
+
+def draw_boxes(sample: Sample, words: bool = False) -> np.ndarray:
+    """RGB copy of the image with line quads (red) and optionally word quads (blue)."""
+    img = sample.image if sample.image.ndim == 3 else cv2.cvtColor(sample.image, cv2.COLOR_GRAY2RGB)
+    img = img.copy()
+    thick = max(1, round(max(img.shape[:2]) / 500))
+    for line in sample.lines:
+        if words:
+            for w in line.words:
+                cv2.polylines(img, [np.round(w["quad"]).astype(np.int32)], True, (40, 80, 255), 1)
+        if line.quad is not None:
+            cv2.polylines(img, [np.round(line.quad).astype(np.int32)], True, (230, 30, 30), thick)
+    return img
+
+
+def preview_sheet(source: str, n: int = 24, augment: str | None = None, columns: int = 6,
+                  cell_width: int = 320, seed: int = 0, boxes: bool = False) -> np.ndarray:
+    """A grid of the first ``n`` samples captioned with their labels, or, with ``augment``,
+    of ``n`` augmentations of the first sample captioned with the operations drawn."""
+    from augment.preview import contact_sheet
+
+    if augment:
+        pipeline = load_augment(augment)
+        first = load_samples(source, 1)[0]
+        samples = [augment_sample(first, pipeline, np.random.default_rng([seed, k]))
+                   for k in range(n)]
+        captions = [", ".join(op["op"] for op in s.meta["augment"]["ops"]) or "(none)"
+                    for s in samples]
+    else:
+        samples = load_samples(source, n)
+        captions = [s.text for s in samples]
+    images = [draw_boxes(s) if boxes else s.image for s in samples]
+    if boxes or any(im.ndim == 3 for im in images):
+        images = [im if im.ndim == 3 else cv2.cvtColor(im, cv2.COLOR_GRAY2RGB) for im in images]
+    return contact_sheet(images, captions, min(columns, len(images)), cell_width)
+
+
+def write_png(path: str | Path, image: np.ndarray) -> None:
+    """Write a PNG atomically (temp name, then rename)."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True)
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise UserError(f"{path}: could not encode the contact sheet as PNG")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(buf.tobytes())
+    tmp.replace(path)
