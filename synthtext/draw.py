@@ -63,7 +63,8 @@ def place_lines(measure: Measure, lines: list[LayoutLine], align: str, max_width
             x0 = (max_width - run.advance) / 2
         x0 = int(round(x0))
         boxes = [_shift(b, x0, baseline) for b in run.boxes(list(_word_spans(line.words)))]
-        placed.append(Placed(line, baseline, [x0], [run], _shift(run.box(), x0, baseline),
+        inked = [b for b in boxes if b]  # spaces have no ink: the words' union is the line's
+        placed.append(Placed(line, baseline, [x0], [run], _union(inked) if inked else None,
                              boxes))
     return placed
 
@@ -153,26 +154,29 @@ def rotate_mask(mask: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarra
     return out, m
 
 
-def compose(page: np.ndarray, mask: np.ndarray, x: int, y: int, ink: int) -> None:
-    """Blend ink over the page in place where the mask says: ``p - (p - ink) * a``."""
-    h, w = mask.shape
-    region = page[y:y + h, x:x + w]
-    a = mask.astype(np.int32)
-    base = region.astype(np.int32)
-    region[...] = (base - ((base - ink) * a + 127) // 255).astype(np.uint8)
+def paper_with_ink(mask: np.ndarray, paper: int, ink: int) -> np.ndarray:
+    """Plain paper of tone ``paper`` with ink of tone ``ink`` where the mask says.
+
+    On uniform paper, blending ``p - (p - ink) * a / 255`` is a 256-entry lookup table.
+    """
+    a = np.arange(256, dtype=np.int32)
+    lut = (paper - ((paper - ink) * a + 127) // 255).astype(np.uint8)
+    return cv2.LUT(mask, lut)
 
 
 def transform_lines(lines: list[dict], fn) -> list[dict]:
-    """Apply a point transform ``fn(points (N, 2)) -> (N, 2)`` to every quad."""
-    def tq(q):
-        if q is None:
-            return None
-        pts = fn(np.asarray(q, dtype=np.float64))
-        return [[round(float(x), 2), round(float(y), 2)] for x, y in pts]
-
-    return [{"text": ln["text"], "quad": tq(ln["quad"]),
-             "words": [{"text": wd["text"], "quad": tq(wd["quad"])} for wd in ln["words"]]}
-            for ln in lines]
+    """Apply a point transform ``fn(points (N, 2)) -> (N, 2)`` to every quad at once."""
+    quads = [ln["quad"] for ln in lines if ln["quad"] is not None]
+    quads += [wd["quad"] for ln in lines for wd in ln["words"]]
+    if not quads:
+        return lines
+    pts = fn(np.asarray(quads, dtype=np.float64).reshape(-1, 2))
+    moved = iter(np.round(pts, 2).reshape(-1, 4, 2).tolist())
+    out = [{"text": ln["text"], "quad": None if ln["quad"] is None else next(moved),
+            "words": []} for ln in lines]
+    for o, ln in zip(out, lines):
+        o["words"] = [{"text": wd["text"], "quad": next(moved)} for wd in ln["words"]]
+    return out
 
 
 def affine_fn(m: np.ndarray):

@@ -17,7 +17,7 @@ import numpy as np
 from . import __version__
 from .config import RenderConfig
 from .corpus import Corpus, CorpusMix
-from .draw import (PAD, Measure, compose, draw_mask, place_lines, rot90_page, rotate_mask,
+from .draw import (PAD, Measure, paper_with_ink, draw_mask, place_lines, rot90_page, rotate_mask,
                    rotated_size, transform_lines, affine_fn, block_box)
 from .augmenting import augment_records, load_augment
 from .errors import UserError
@@ -188,7 +188,7 @@ class Renderer:
         x = min(max(0, left + int(params["placement"][0] * (avail_w - mw))), w - mw)
         y = min(max(0, top + int(params["placement"][1] * (avail_h - mh))), h - mh)
         image = np.full((h, w), params["paper"], dtype=np.uint8)
-        compose(image, mask, x, y, params["ink"])
+        image[y:y + mh, x:x + mw] = paper_with_ink(mask, params["paper"], params["ink"])
         records = transform_lines(records, lambda p: p + (x, y))
         params["lines"] = len(records)
         return rot90_page(image, records, params["rotation"])
@@ -232,6 +232,6 @@ class Renderer:
         pad_l, pad_r = params["pad"]
         image = np.full((h, mw + pad_l + pad_r), params["paper"], dtype=np.uint8)
         y = int(params["vertical"] * (h - mh))
-        compose(image, mask, pad_l, y, params["ink"])
+        image[y:y + mh, pad_l:pad_l + mw] = paper_with_ink(mask, params["paper"], params["ink"])
         records = transform_lines(records, lambda p: p + (pad_l, y))
         return rot90_page(image, records, params["rotation"])
