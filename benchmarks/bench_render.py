@@ -26,7 +26,7 @@ from synthtext.runner import ShardTask, run_shard
 _WIKI = Path(__file__).resolve().parents[2] / "shared/data/corpora/wikitext-2-raw.test.txt"
 CORPUS = ((str(_WIKI), 1.0),) if _WIKI.exists() else ()  # else the small embedded corpus
 PAGE = RenderConfig(corpora=CORPUS, width=(1024, 1024), height=(1024, 1024), margin=(0.04, 0.05),
-                    font_size=(30, 34), line_spacing=(1.15, 1.25), block_width=(1.0, 1.0),
+                    font_size=(28, 31), line_spacing=(1.1, 1.2), block_width=(1.0, 1.0),
                     length_unit="lines", length=(20, 20), paragraph_break=0.0, skew=0.3)
 LINE = RenderConfig(corpora=CORPUS, layout="line", length=(10, 10), line_height=(64, 64), font_size=(36, 44),
                     rotation={0: 1.0}, skew=0.0)
