@@ -70,7 +70,8 @@ def finalise_manifest(manifest: dict, shard_stats: list[dict]) -> dict:
     """Fold per-shard statistics into the manifest and mark it complete."""
     totals: dict[str, Counter] = {"label_chars": Counter(), "fonts": Counter(),
                                   "font_categories": Counter(), "rejects": Counter(),
-                                  "rotation": Counter(), "lines": Counter()}
+                                  "rotation": Counter(), "lines": Counter(),
+                                  "label_length": Counter()}
     splits = manifest["splits"]
     for s in splits.values():
         s["shards"] = []

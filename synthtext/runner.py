@@ -91,7 +91,8 @@ def run_shard(task: ShardTask, progress: Callable[[int], None] | None = None) ->
 
 
 def _new_stats() -> dict:
-    keys = ("label_chars", "fonts", "font_categories", "rejects", "rotation", "lines")
+    keys = ("label_chars", "fonts", "font_categories", "rejects", "rotation", "lines",
+            "label_length")
     return {k: Counter() for k in keys} | {"characters": 0}
 
 
@@ -100,6 +101,7 @@ def _count(stats: dict, sample) -> None:
     stats["label_chars"].update(text)
     stats["characters"] += len(text)
     stats["lines"][str(len(sample.lines))] += 1
+    stats["label_length"][label_length_bin(len(text))] += 1
     meta = sample.meta
     font = meta.get("font") or {}
     if font.get("id"):
@@ -109,6 +111,14 @@ def _count(stats: dict, sample) -> None:
     rot = (meta.get("params") or {}).get("rotation")
     if rot is not None:
         stats["rotation"][str(rot)] += 1
+
+
+def label_length_bin(n: int) -> str:
+    """Histogram bins of label length in characters: 0-9, 10-19, ... then powers of two."""
+    if n < 100:
+        return f"{n // 10 * 10:04d}-{n // 10 * 10 + 9:04d}"
+    lo = 1 << (n.bit_length() - 1)
+    return f"{lo:04d}-{2 * lo - 1:04d}"
 
 
 def plan_tasks(recipe, out: str, splits: dict[str, int], shard_size: int,
