@@ -114,11 +114,12 @@ def _count(stats: dict, sample) -> None:
 
 
 def label_length_bin(n: int) -> str:
-    """Histogram bins of label length in characters: 0-9, 10-19, ... then powers of two."""
+    """Histogram bins of label length in characters: 0-9, ..., 90-99, then 100-199,
+    200-399, 400-799, ... (doubling), zero-padded so the bins sort as text."""
     if n < 100:
-        return f"{n // 10 * 10:04d}-{n // 10 * 10 + 9:04d}"
-    lo = 1 << (n.bit_length() - 1)
-    return f"{lo:04d}-{2 * lo - 1:04d}"
+        return f"{n // 10 * 10:05d}-{n // 10 * 10 + 9:05d}"
+    lo = 100 << ((n // 100).bit_length() - 1)
+    return f"{lo:05d}-{2 * lo - 1:05d}"
 
 
 def plan_tasks(recipe, out: str, splits: dict[str, int], shard_size: int,
