@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import Group, parse_range, parse_weights
+from .common import Group
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,6 @@ Each task renders one whole shard, so any worker count or backend gives the same
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections import Counter

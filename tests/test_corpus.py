@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import synthtext.corpus as corpus_mod
+import synthtext.corpus_index as corpus_index
 from synthtext.corpus import Corpus, CorpusMix, Span, detect_format, parse_corpus_arg
 from synthtext.errors import ConfigError, CorpusError, UserError
 
@@ -113,7 +113,7 @@ def test_block_boundaries_do_not_change_the_index(tmp_path, monkeypatch):
     for sep, fmt in (("\n\n", "text"), ("\n", "lines")):
         path = write(tmp_path / f"{fmt}.txt", "\ufeff" + id_text(60, sep))
         ref = Corpus(path, format=fmt, cache_dir=tmp_path / "a")
-        monkeypatch.setattr(corpus_mod, "_BLOCK", 37)
+        monkeypatch.setattr(corpus_index, "_BLOCK", 37)
         small = Corpus(path, format=fmt, cache_dir=tmp_path / "b")
         monkeypatch.undo()
         assert np.array_equal(ref._index, small._index) and ref.n_paragraphs == 60
@@ -128,7 +128,7 @@ def test_spans_are_runs_of_whole_words(tmp_path, cache, monkeypatch, sep, max_pa
     path = write(tmp_path / "ids.txt", "\ufeff" + id_text(120, sep))
     raw = path.read_bytes()
     if max_par:
-        monkeypatch.setattr(corpus_mod, "_MAX_PAR", max_par)
+        monkeypatch.setattr(corpus_index, "_MAX_PAR", max_par)
     c = Corpus(path, cache_dir=cache)
     assert (c.n_paragraphs > 120) == bool(max_par)
     rng = np.random.default_rng(2)
