@@ -132,5 +132,16 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
     click.echo(f"{out}: {sheet.shape[1]}x{sheet.shape[0]} contact sheet")
 
 
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (one module per room)."""
+    from .hub_cmd import card, datasets, publish
+
+    for command in (card, publish, datasets):
+        main.add_command(command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

@@ -10,13 +10,14 @@ import numpy as np
 
 from .augmenting import augment_sample, load_augment
 from .errors import UserError
+from .remote import is_remote
 from .sample import Sample
 from .shards import expand_shards, iter_samples
 
 
 def load_samples(source: str, n: int) -> list[Sample]:
     """The first ``n`` samples of a shard directory, tar file, glob or brace pattern."""
-    paths = [p for p in expand_shards(source) if Path(p).exists()]
+    paths = [p for p in expand_shards(source) if is_remote(p) or Path(p).exists()]
     if not paths:
         raise UserError(f"{source}: no shards found (give a shard directory, a .tar file, "
                         "a glob or a {000..009} pattern)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import __version__
+from .catalogue import register_run
 from .errors import UserError
 from .manifest import (MANIFEST, STATE_DIR, config_digest, finalise_manifest, new_manifest, read_manifest,
                        shard_stats_path, write_json_atomic)
@@ -209,6 +210,7 @@ def run(recipe, out, splits: dict[str, int], *, kind: str = "render", shard_size
         bar.close()
     manifest = finalise_manifest(manifest, list(done.values()))
     write_json_atomic(out / MANIFEST, manifest)
+    register_run(out)  # so recipes can name it dataset:NAME
     return RunResult(out=out, samples=total, shards_written=len(todo),
                      shards_skipped=len(tasks) - len(todo),
                      seconds=time.perf_counter() - t0, manifest=manifest)

@@ -2,7 +2,8 @@
 
 Byte-identical output needs fixed member metadata (mtime, owner, mode) and a fixed member
 order; ``webdataset.TarWriter`` stamps the current time, so we write the tar ourselves.
-Reading goes through plain ``tarfile`` so that any tar produced by webdataset tools works.
+Reading goes through plain ``tarfile`` so that any tar produced by webdataset tools works;
+remote shards (http(s), ``hf://``) are streamed, see :mod:`synthtext.remote`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .remote import expand_remote, is_remote, open_stream
+
 MTIME = 946684800  # 2000-01-01T00:00:00Z: a fixed, plausible timestamp for every member
 _ORDER = {"jpg": 0, "png": 0, "webp": 0, "txt": 1, "json": 2}
+DATASET_PREFIX = "dataset:"  # dataset:NAME names a directory in the local catalogue
 
 
 def shard_name(split: str, index: int) -> str:
@@ -103,30 +107,49 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def iter_tar_samples(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Group a tar's members into WebDataset dicts (key = name before the first dot)."""
-    current: dict[str, Any] = {}
+    """Group a tar's members into WebDataset dicts (key = name before the first dot).
+
+    ``path`` may also be an http(s) URL or an ``hf://`` path: those are streamed."""
+    if is_remote(str(path)):
+        with open_stream(str(path)) as f, tarfile.open(fileobj=f, mode="r|*") as tar:
+            yield from _group_members(tar, str(path))
+        return
     with tarfile.open(path, "r:*") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            base = os.path.basename(member.name)
-            if base.startswith(".") or "." not in base:
-                continue
-            key, ext = base.split(".", 1)
-            key = os.path.join(os.path.dirname(member.name), key)
-            if current and current["__key__"] != key:
-                yield current
-                current = {}
-            current.setdefault("__key__", key)
-            current["__url__"] = str(path)
-            current[ext] = tar.extractfile(member).read()
+        yield from _group_members(tar, str(path))
+
+
+def _group_members(tar: tarfile.TarFile, url: str) -> Iterator[dict[str, Any]]:
+    """Members in order, grouped by key; works on seekable and streamed (``r|``) tars."""
+    current: dict[str, Any] = {}
+    for member in tar:
+        if not member.isfile():
+            continue
+        base = os.path.basename(member.name)
+        if base.startswith(".") or "." not in base:
+            continue
+        key, ext = base.split(".", 1)
+        key = os.path.join(os.path.dirname(member.name), key)
+        if current and current["__key__"] != key:
+            yield current
+            current = {}
+        current.setdefault("__key__", key)
+        current["__url__"] = url
+        current[ext] = tar.extractfile(member).read()
     if current:
         yield current
 
 
 def expand_shards(spec: str | os.PathLike) -> list[str]:
-    """Local shard list from a directory, a glob or a ``{000..009}`` brace pattern."""
+    """Shard list from a directory, a glob or a ``{000..009}`` brace pattern; also
+    http(s) URLs, ``hf://datasets/ORG/NAME[@REV][/GLOB]`` and ``dataset:NAME[/GLOB]``
+    (a name from the local catalogue, see :mod:`synthtext.catalogue`)."""
     spec = str(spec)
+    if spec.startswith(DATASET_PREFIX):
+        from .catalogue import resolve_spec
+
+        return expand_shards(resolve_spec(spec))
+    if is_remote(spec):
+        return expand_remote(spec)
     if os.path.isdir(spec):
         return sorted(glob.glob(os.path.join(spec, "*.tar")))
     if "{" in spec:

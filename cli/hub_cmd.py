@@ -1,0 +1,125 @@
+"""``synthgen card``, ``synthgen publish`` and ``synthgen datasets``: sharing and naming data.
+
+Register with ``main.add_command(card)``, ``main.add_command(publish)`` and
+``main.add_command(datasets)``. Each command also turns user mistakes into one-line errors
+on its own, so it behaves the same when invoked outside the ``synthgen`` group.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from synthtext.errors import UserError
+
+from .common import Group, UsageFailure
+
+
+def _one_line_errors(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except UserError as e:
+            raise UsageFailure(str(e)) from None
+    return wrapper
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--license", "license_", metavar="ID",
+              help="License id for the YAML (default: cc-by-sa-4.0 for WikiText corpora, "
+                   "else other).")
+@click.option("--language", default="en", show_default=True, help="Language code of the text.")
+@click.option("--pretty-name", help="Title of the card (default: the directory name).")
+@click.option("--repo-id", help="ORG/NAME the loading examples should use.")
+@click.option("--preview/--no-preview", default=True, show_default=True,
+              help="Include a grid of the first samples (assets/preview.png).")
+@_one_line_errors
+def card(directory, license_, language, pretty_name, repo_id, preview):
+    """(Re)write DIRECTORY/README.md, the Hugging Face dataset card, from dataset.json."""
+    from synthtext.card import write_card
+    from synthtext.hub import check_repo_id
+
+    if repo_id:
+        check_repo_id(repo_id)
+    for path in write_card(directory, license=license_, language=language,
+                           pretty_name=pretty_name, repo_id=repo_id, preview=preview):
+        click.echo(f"wrote {path}")
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--repo-id", required=True, help="Dataset repository ORG/NAME.")
+@click.option("--private", is_flag=True, help="Create the repository as private.")
+@click.option("--revision", help="Branch to publish to (created if needed; default main).")
+@click.option("--endpoint", help="Hub URL (default: HF_ENDPOINT or huggingface.co).")
+@click.option("--dry-run", is_flag=True, help="List what would be uploaded; no token needed, "
+                                              "nothing is sent.")
+@click.option("--files-per-commit", type=click.IntRange(1), default=50, show_default=True,
+              help="Shards per commit.")
+@_one_line_errors
+def publish(directory, repo_id, private, revision, endpoint, dry_run, files_per_commit):
+    """Upload a finished shard DIRECTORY to the Hub as a dataset: shards first, then the
+    card and dataset.json (rerun after an interruption to upload only what is missing)."""
+    from synthtext.hub import publish as do_publish
+
+    result = do_publish(directory, repo_id, private=private, revision=revision,
+                        endpoint=endpoint, dry_run=dry_run, echo=click.echo,
+                        files_per_commit=files_per_commit)
+    if not dry_run:
+        click.echo(f"published {repo_id}@{result.revision}: {len(result.uploaded)} file(s) "
+                   f"uploaded in {len(result.commits)} commit(s), {len(result.skipped)} shard(s) "
+                   "already there")
+
+
+@click.group(cls=Group)
+def datasets():
+    """The local catalogue of shard directories, named for dataset:NAME sources."""
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(as_json):
+    """Known datasets: name, kind, status, samples per split, directory."""
+    import json
+
+    from synthtext.catalogue import catalogue_path, entries
+
+    rows = entries()
+    if as_json:
+        click.echo(json.dumps([vars(e) for e in rows], indent=1))
+        return
+    if not rows:
+        click.echo(f"no datasets in {catalogue_path()} (runs add themselves; or "
+                   "synthgen datasets add NAME DIR)")
+        return
+    table = [("NAME", "KIND", "STATUS", "SAMPLES", "PATH")]
+    for e in rows:
+        samples = " ".join(f"{s}={n:,}" for s, n in (e.samples or {}).items()) or "-"
+        table.append((e.name, e.kind, e.status, samples, e.path))
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for r in table:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+
+
+@datasets.command("add")
+@click.argument("name")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True))
+@click.option("--replace", is_flag=True, help="Point an existing name at this directory.")
+def add_cmd(name, directory, replace):
+    """Name DIRECTORY (a shard directory with dataset.json) NAME in the catalogue."""
+    from synthtext.catalogue import add
+
+    path = add(name, directory, replace=replace)
+    click.echo(f"dataset:{name} -> {path}")
+
+
+@datasets.command("remove")
+@click.argument("name")
+def remove_cmd(name):
+    """Forget NAME (the directory and its files are left alone)."""
+    from synthtext.catalogue import remove
+
+    click.echo(f"removed dataset:{name} (was {remove(name)}; files untouched)")

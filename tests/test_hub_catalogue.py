@@ -1,0 +1,89 @@
+"""The local dataset catalogue: runs register themselves, names resolve, `datasets` commands."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.hub_cmd import datasets
+from hub_server import render_small
+from synthtext import catalogue
+from synthtext.errors import UserError
+
+
+@pytest.fixture
+def cat(tmp_path, monkeypatch):
+    path = tmp_path / "cache" / "catalogue.json"
+    monkeypatch.setattr(catalogue, "catalogue_path", lambda: path)
+    return path
+
+
+def test_a_finished_run_registers_itself_once(cat, tmp_path):
+    render_small(tmp_path / "a" / "demo", n=4)
+    render_small(tmp_path / "a" / "demo", n=4)  # resumed / rerun: same entry
+    render_small(tmp_path / "b" / "demo", n=4)  # same name, other directory
+    assert catalogue.load() == {"demo": str(tmp_path / "a" / "demo"),
+                                "demo-2": str(tmp_path / "b" / "demo")}
+    assert json.loads(cat.read_text())["schema"] == "synthgen.catalogue/1"
+
+
+def test_a_broken_catalogue_does_not_fail_a_run(cat, tmp_path):
+    cat.parent.mkdir(parents=True)
+    cat.write_text("{not json")
+    with pytest.warns(UserWarning, match="not added to the dataset catalogue"):
+        result = render_small(tmp_path / "demo", n=2)
+    assert result.manifest["status"] == "complete"
+
+
+def test_list_shows_kind_status_samples_and_missing_dirs(cat, tmp_path):
+    render_small(tmp_path / "lines", n=10)
+    render_small(tmp_path / "gone", n=2)
+    (tmp_path / "gone" / "dataset.json").unlink()
+    (tmp_path / "gone").rename(tmp_path / "moved")
+    r = CliRunner().invoke(datasets, ["list"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "STATUS", "SAMPLES", "PATH"]
+    assert lines[1].split() == ["gone", "?", "missing", "-", str(tmp_path / "gone")]
+    assert lines[2].split() == ["lines", "render", "complete", "train=7", "validation=3",
+                                str(tmp_path / "lines")]
+    r = CliRunner().invoke(datasets, ["list", "--json"])
+    rows = {e["name"]: e for e in json.loads(r.output)}
+    assert rows["lines"]["samples"] == {"train": 7, "validation": 3} and not rows["gone"]["exists"]
+
+
+def test_add_and_remove(cat, tmp_path):
+    out = tmp_path / "lines"
+    render_small(out, n=2)
+    runner = CliRunner()
+    r = runner.invoke(datasets, ["add", "chem-lines", str(out)])
+    assert r.exit_code == 0 and f"dataset:chem-lines -> {out}" in r.output
+    other = tmp_path / "other"
+    render_small(other, n=2)
+    r = runner.invoke(datasets, ["add", "chem-lines", str(other)])
+    assert r.exit_code == 2 and "already names" in r.output and r.output.count("\n") == 1
+    assert runner.invoke(datasets, ["add", "chem-lines", str(other), "--replace"]).exit_code == 0
+    assert catalogue.load()["chem-lines"] == str(other)
+    r = runner.invoke(datasets, ["remove", "chem-lines"])
+    assert r.exit_code == 0 and "files untouched" in r.output and other.exists()
+    assert "chem-lines" not in catalogue.load()
+    assert runner.invoke(datasets, ["remove", "chem-lines"]).exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["a/b", "-x", "", "dataset:x", "a b"])
+def test_bad_names(cat, tmp_path, name):
+    render_small(tmp_path / "d", n=2)
+    with pytest.raises(UserError, match="must start with a letter or digit"):
+        catalogue.add(name, tmp_path / "d")
+
+
+def test_only_shard_directories_can_be_added(cat, tmp_path):
+    r = CliRunner().invoke(datasets, ["add", "x", str(tmp_path)])
+    assert r.exit_code == 2 and "no dataset.json" in r.output
+
+
+def test_a_vanished_directory_is_a_clear_error(cat, tmp_path):
+    render_small(tmp_path / "d", n=2)
+    (tmp_path / "d").rename(tmp_path / "e")
+    with pytest.raises(UserError, match="no longer exists.*datasets remove d"):
+        catalogue.resolve_spec("dataset:d")
