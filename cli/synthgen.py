@@ -136,8 +136,9 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
 def _register_commands() -> None:
     """Commands that live in their own modules (one module per room)."""
     from .hub_cmd import card, datasets, publish
+    from .stitch_cmd import stitch
 
-    for command in (card, publish, datasets):
+    for command in (stitch, card, publish, datasets):
         main.add_command(command)
 
 

@@ -1,0 +1,144 @@
+"""``synthgen stitch``: real handwriting line crops stitched into pages, as WebDataset shards.
+
+Registered by ``cli/synthgen.py`` (``main.add_command(stitch)``); also usable on its own.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from synthtext.errors import UserError
+
+from .common import UsageFailure, _one_line_warning, parse_range, parse_weights
+
+
+class _Command(click.Command):
+    """One-line errors for user mistakes even when invoked outside the ``synthgen`` group."""
+
+    def invoke(self, ctx):
+        warnings.formatwarning = _one_line_warning
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            raise UsageFailure(str(e)) from None
+
+
+_RANGES = {"page_lines": int, "body_height": int, "line_spacing": float, "min_gap": float,
+           "margin": float, "indent_spaces": int, "ink": int, "paper": int}
+_RULES = {"files": "--split-file", "column": "the split column", "hash": "writer hash (--holdout)",
+          "none": "nothing: all train"}
+_SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "print_lines",
+            "max_width", "max_height")
+
+
+@click.command(cls=_Command)
+@click.option("--lines", "lines", required=True, metavar="DIR|MANIFEST",
+              help="IAM root (or its lines.txt), a TSV/CSV/JSONL manifest, a folder of "
+                   "name.png + name.txt, or WebDataset line shards.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "iam", "tsv", "jsonl", "dir", "wds"]),
+              default="auto", show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Transcription encoding (undecodable text falls back to cp1252, counted).")
+@click.option("--include-err", is_flag=True, help="Use IAM lines whose status is err.")
+@click.option("--split", "split", default="train", show_default=True,
+              help="Output split(s) and weights, e.g. train or train=0.9,validation=0.1; "
+                   "a page only draws crops of its own split.")
+@click.option("--split-file", "split_files", multiple=True, metavar="SPLIT=FILE",
+              help="Ids (line, form/document or writer) of a split, one per line; repeatable.")
+@click.option("--holdout", help="Without split files or a split column: writers hashed into "
+                                "held-out splits, e.g. validation=0.05,test=0.05 (rest: train).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
+@click.option("-n", "--num", "n", type=int, default=1000, show_default=True,
+              help="Number of pages (over all splits).")
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--page-lines", help="LOW:HIGH handwritten lines per page (default 3:10).")
+@click.option("--same-document", type=float,
+              help="P(consecutive lines of one document/writer) where the input knows them.")
+@click.option("--body-height", help="LOW:HIGH normalised x-height in px (default 16:28).")
+@click.option("--height-jitter", type=float, help="Per-line relative body height variation.")
+@click.option("--line-spacing", help="LOW:HIGH baseline pitch / body height (default 2.4:3.4).")
+@click.option("--min-gap", help="LOW:HIGH body heights between adjacent lines' ink.")
+@click.option("--margin", help="LOW:HIGH margins in body heights (default 1:6).")
+@click.option("--indent", type=float, help="P(a line is indented).")
+@click.option("--indent-spaces", help="LOW:HIGH indentation in spaces.")
+@click.option("--jitter", type=float, help="Max horizontal jitter in space widths (<= 0.2).")
+@click.option("--ink", help="LOW:HIGH ink grey level.")
+@click.option("--paper", help="LOW:HIGH paper grey level.")
+@click.option("--heading", type=float, help="P(a rendered print heading on a page).")
+@click.option("--print-lines", type=float, help="P(a line is rendered print instead of a crop).")
+@click.option("--max-width", type=int, help="Page width limit in px (default 2480).")
+@click.option("--max-height", type=int, help="Page height limit in px (default 3508).")
+@click.option("--augment", default="none", show_default=True,
+              help="Augmentation preset (none, light, medium, heavy) or a config file.")
+@click.option("--shard-size", type=int, default=1000, show_default=True)
+@click.option("--image-format", type=click.Choice(["jpg", "png", "webp"]), default="jpg",
+              show_default=True)
+@click.option("--quality", type=int, default=90, show_default=True, help="JPEG/WebP quality.")
+@click.option("--backend", type=click.Choice(["joblib", "dask"]), default="joblib",
+              show_default=True)
+@click.option("--scheduler", help="Dask scheduler address for --backend dask.")
+@click.option("--overwrite", is_flag=True, help="Replace shards made with other parameters.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def stitch(**opts):
+    """Stitch handwriting line crops into labelled pages (WebDataset shards)."""
+    from stitcher.recipe import stitch_shards
+
+    from .options import print_summary
+
+    cfg = stitch_config(opts)
+    if opts["shard_size"] < 1:
+        raise UserError("--shard-size must be at least 1")
+    result = stitch_shards(cfg, opts["out"], opts["n"], shard_size=opts["shard_size"],
+                           image_format=opts["image_format"], quality=opts["quality"],
+                           workers=opts["workers"], backend=opts["backend"],
+                           scheduler=opts["scheduler"], overwrite=opts["overwrite"],
+                           progress=opts["progress"])
+    print_summary(result)
+    print_inputs(result.manifest["config"]["inputs"])
+
+
+def stitch_config(opts: dict):
+    from stitcher.config import StitchConfig
+
+    kw = {}
+    for name, cast in _RANGES.items():
+        value = parse_range("--" + name.replace("_", "-"), opts.get(name), cast)
+        if value is not None:
+            kw[name] = value
+    for name in _SCALARS:
+        if opts.get(name) is not None:
+            kw[name] = opts[name]
+    split = parse_weights("--split", opts["split"])
+    holdout = parse_weights("--holdout", opts.get("holdout")) or {}
+    files = []
+    for item in opts.get("split_files") or ():
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path:
+            raise click.BadParameter(f"{item!r} is not SPLIT=FILE", param_hint="--split-file")
+        files.append((name.strip(), path))
+    return StitchConfig(lines=opts["lines"], format=opts["fmt"], encoding=opts["encoding"],
+                        include_err=opts["include_err"], split_files=tuple(files),
+                        split=tuple(split.items()), holdout=tuple(holdout.items()),
+                        seed=opts["seed"], augment=opts["augment"],
+                        **kw).validate()
+
+
+def print_inputs(inputs: dict) -> None:
+    """The input summary: usable crops per split and every skipped input by cause."""
+    by_split = ", ".join(f"{k} {v}" for k, v in inputs["crops_by_split"].items())
+    rule = _RULES.get(inputs["split_rule"], inputs["split_rule"])
+    click.echo(f"inputs: {inputs['crops']} line crops ({by_split}) from {inputs['source']} "
+               f"[{inputs['format']}; splits from {rule}]")
+    skipped = inputs.get("skipped") or {}
+    if not skipped:
+        click.echo("skipped inputs: none")
+        return
+    parts = []
+    for cause, count in skipped.items():
+        ex = inputs["skipped_examples"].get(cause, [])
+        more = ", ..." if count > len(ex[:3]) else ""
+        parts.append(f"{cause} {count} ({', '.join(ex[:3])}{more})")
+    click.echo("skipped inputs: " + "; ".join(parts))

@@ -1,0 +1,282 @@
+"""The runner recipe and the per-process page generator of ``synthgen stitch``.
+
+:class:`StitchRecipe` is what :func:`synthtext.runner.run` ships to workers: the config plus
+the line index (built once in the parent; its checksum and skip counts go into
+``dataset.json`` through :meth:`StitchRecipe.config`). :class:`Stitcher` makes page
+``(split, index)`` from its own random stream ``(seed, split, index, attempt)``; a crop
+that fails to decode rejects the attempt (counted in ``rejects``) and is passed over by the
+next one, so the output never depends on which worker saw what before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import zlib
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthtext import __version__
+from synthtext.errors import UserError
+from synthtext.generate import split_counts
+from synthtext.manifest import config_digest
+from synthtext.render import split_seed
+from synthtext.runner import RunResult, run
+from synthtext.sample import Line, Sample
+
+from .compose import (HEADING_SCALE, SPACE, blend, fit_body_height, heading_corner,
+                      leading_spaces, line_record, place, sample_page)
+from .config import StitchConfig
+from .index import LineIndex, build_index
+from .normalise import LineInk, at_scale, decode_gray, prepare
+from .passages import pick_crops
+from .record import read_crop_bytes
+
+REJECT_CAUSES = ("blank_crop", "print_line", "unreadable_crop")  # every sample has all keys
+MAX_ATTEMPTS = 50
+CACHE_BYTES = 256 << 20  # prepared crops kept per process, zlib-compressed (~10-15 KB each)
+
+
+def _pack(item):
+    if isinstance(item, str):
+        return item
+    return (zlib.compress(item.alpha.tobytes(), 1), item.alpha.shape,
+            dataclasses.replace(item, alpha=None))
+
+
+def _unpack(packed) -> LineInk | str:
+    if isinstance(packed, str):
+        return packed
+    data, shape, ink = packed
+    alpha = np.frombuffer(zlib.decompress(data), np.uint8).reshape(shape)
+    return dataclasses.replace(ink, alpha=alpha)
+
+
+def _nbytes(packed) -> int:
+    return 100 if isinstance(packed, str) else len(packed[0]) + 300
+
+
+class _CropFailed(Exception):
+    def __init__(self, cause: str, crop: int | None = None):
+        super().__init__(cause)
+        self.cause, self.crop = cause, crop
+
+
+@dataclass(frozen=True)
+class StitchRecipe:
+    cfg: StitchConfig
+    index: LineIndex
+
+    @classmethod
+    def create(cls, cfg: StitchConfig) -> "StitchRecipe":
+        cfg.validate()
+        return cls(cfg, build_index(cfg))
+
+    def config(self) -> dict:
+        return {"stitch": self.cfg.to_json(), "inputs": self.index.summary()}
+
+    def build(self) -> "Stitcher":
+        return stitcher_for(self)
+
+
+_STITCHERS: dict[str, "Stitcher"] = {}
+
+
+def stitcher_for(recipe: StitchRecipe) -> "Stitcher":
+    """One Stitcher per recipe and process (its crop cache is worth keeping)."""
+    key = config_digest(recipe.config())
+    if key not in _STITCHERS:
+        if len(_STITCHERS) >= 2:
+            _STITCHERS.clear()
+        _STITCHERS[key] = Stitcher(recipe.cfg, recipe.index)
+    return _STITCHERS[key]
+
+
+class Stitcher:
+    """Pages by index from one line index: ``sample(split, index) -> Sample``."""
+
+    def __init__(self, cfg: StitchConfig, index: LineIndex, cache_bytes: int = CACHE_BYTES):
+        self.cfg, self.index = cfg, index
+        self._cache: OrderedDict[int, LineInk | str] = OrderedDict()
+        self._cache_bytes, self._cached = cache_bytes, 0
+        # crops are analysed once, at a typical page's body height (pages rescale that)
+        self.ref_body = (cfg.body_height[0] + cfg.body_height[1]) / 2
+        self.augment = None
+        if cfg.augment != "none":
+            from synthtext.augmenting import load_augment
+
+            self.augment = load_augment(cfg.augment)
+        self.printed = None
+        if cfg.heading or cfg.print_lines:
+            from .printed import PrintedLines
+
+            self.printed = PrintedLines(cfg.seed, self.ref_body * HEADING_SCALE)
+
+    def prepared(self, i: int) -> LineInk | str:
+        """Crop ``i`` decoded and analysed, or a reject cause.
+
+        Analysed crops are kept in an LRU cache with their alpha zlib-compressed, so a
+        worker holds some 20,000 of them (all of IAM) in ``CACHE_BYTES`` and a long run
+        decodes and analyses each crop about once.
+        """
+        hit = self._cache.get(i)
+        if hit is not None:
+            self._cache.move_to_end(i)
+            return _unpack(hit)
+        try:
+            gray = decode_gray(read_crop_bytes(self.index.records[i].ref))
+        except OSError:
+            gray = None
+        out = "unreadable_crop" if gray is None else prepare(gray, self.ref_body)
+        packed = self._cache[i] = _pack(out)
+        self._cached += _nbytes(packed)
+        while self._cached > self._cache_bytes and self._cache:
+            self._cached -= _nbytes(self._cache.popitem(last=False)[1])
+        return out
+
+    def sample(self, split: str, index: int) -> Sample:
+        rejects = Counter({c: 0 for c in REJECT_CAUSES})
+        exclude: set[int] = set()
+        for attempt in range(MAX_ATTEMPTS):
+            rng = np.random.default_rng([self.cfg.seed, split_seed(split), index, attempt])
+            try:
+                sample = self._attempt(rng, split, index, frozenset(exclude))
+            except _CropFailed as e:
+                rejects[e.cause] += 1
+                if e.crop is not None:
+                    exclude.add(e.crop)
+                continue
+            sample.meta["rejects"] = dict(sorted(rejects.items()))
+            sample.meta["skipped_crops"] = sorted(self.index.records[i].id for i in exclude)
+            sample.meta["attempt"] = attempt
+            return sample
+        raise UserError(f"page {index} of split {split}: no valid page in {MAX_ATTEMPTS} "
+                        f"attempts (rejects: {dict(rejects)}); check the crops in --lines")
+
+    def _attempt(self, rng, split: str, index: int, exclude: frozenset) -> Sample:
+        cfg = self.cfg
+        k = int(rng.integers(cfg.page_lines[0], cfg.page_lines[1] + 1))
+        params = sample_page(rng, cfg, k)
+        mode, picks = pick_crops(rng, self.index, split, k, cfg.same_document, exclude)
+        if not picks:
+            raise UserError(f"split {split}: every crop failed to decode")
+        k = len(picks)
+        for key in ("height_jitter", "gap", "indents", "jitter", "print_lines"):
+            params[key] = params[key][:k]
+        params["print_index"] = [int(rng.integers(2**31)) if p else None
+                                 for p in params["print_lines"]]
+        params["heading_index"] = int(rng.integers(2**31)) if params["heading"] else None
+        params["mode"] = mode
+        slots = self._slots(params, picks)
+        inks, heading, body = self._inks(params, slots)
+        return self._page(params, slots, inks, heading, body, split, index, rng)
+
+    def _slots(self, params: dict, picks: list[int]) -> list[dict]:
+        """Per line: its ink, text, native body height (per document) and provenance."""
+        slots = []
+        for i, (crop, printed) in enumerate(zip(picks, params["print_lines"])):
+            if printed and self.printed is not None:
+                got = self.printed.line("line", params["print_index"][i])
+                if got is None:
+                    raise _CropFailed("print_line")
+                ink, text, font = got
+                slots.append({"kind": "print", "ink": ink, "text": text, "font": font,
+                              "doc": None})
+                continue
+            ink = self.prepared(crop)
+            if isinstance(ink, str):
+                raise _CropFailed(ink, crop)
+            rec = self.index.records[crop]
+            slots.append({"kind": "crop", "ink": ink, "text": rec.text, "crop": crop,
+                          "doc": rec.document})
+        by_doc: dict = {}
+        for s in slots:
+            s["own"] = s["ink"].body / s["ink"].scale  # body height in crop pixels
+            if s["doc"] is not None:
+                by_doc.setdefault(s["doc"], []).append(s["own"])
+        for s in slots:  # lines of one document share one scale: same hand, same size
+            s["ref"] = statistics.median(by_doc[s["doc"]]) if s["doc"] else s["own"]
+        return slots
+
+    def _inks(self, params: dict, slots: list[dict]):
+        widths = [s["ink"].native_width / s["ref"] for s in slots]
+        body = fit_body_height(params, widths, self.cfg.max_width)
+        inks = []
+        for s, jit in zip(slots, params["height_jitter"]):
+            ink = at_scale(s["ink"], body * (1 + jit) * s["own"] / s["ref"])
+            if ink is None:
+                raise _CropFailed("blank_crop", s.get("crop"))
+            inks.append(ink)
+        heading = None
+        if params["heading"] and self.printed is not None:
+            got = self.printed.line("heading", params["heading_index"])
+            if got is None:
+                raise _CropFailed("print_line")
+            ink, text, font = got
+            room = self.cfg.max_width - 2 - (params["margins"][0] + params["margins"][2]) * body
+            size = min(HEADING_SCALE * body, room / max(1e-6, ink.width_per_body()))
+            heading = (at_scale(ink, size), text, font)
+            if heading[0] is None:
+                raise _CropFailed("print_line")
+        return inks, heading, body
+
+    def _page(self, params, slots, inks, heading, body, split, index, rng) -> Sample:
+        cfg = self.cfg
+        head_ink = heading[0] if heading else None
+        corners, width, height, n = place(params, inks, body, cfg.max_height, head_ink)
+        slots, inks = slots[:n], inks[:n]
+        for key in ("height_jitter", "gap", "indents", "jitter", "print_lines", "print_index"):
+            params[key] = params[key][:n]
+        items = [(ink.alpha, x, y) for ink, (x, y) in zip(inks, corners)]
+        records = []
+        if heading:
+            hx, hy = heading_corner(params, head_ink, corners, inks, body)
+            items.insert(0, (head_ink.alpha, hx, hy))
+            records.append(line_record(heading[1], hx, hy, head_ink))
+        spaces = leading_spaces([x for x, _ in corners], SPACE * body)
+        for s, ink, (x, y), nsp in zip(slots, inks, corners, spaces):
+            records.append(line_record(" " * nsp + s["text"], x, y, ink))
+        image = blend(height, width, params["paper"], params["ink"], items)
+        params.update(lines=n, body_height_drawn=round(body, 3),
+                      space_width=round(SPACE * body, 3), page=[width, height],
+                      leading_spaces=spaces)
+        crops = [self.index.records[s["crop"]] for s in slots if s["kind"] == "crop"]
+        meta = {
+            "source": "stitch",
+            "generator": {"name": "synthgen", "version": __version__},
+            "seed": cfg.seed, "split": split, "index": index,
+            "params": params,
+            "crops": [r.id for r in crops],
+            "writers": [r.writer for r in crops],
+            "documents": [r.document for r in crops],
+            "line_kinds": (["heading"] if heading else []) + [s["kind"] for s in slots],
+            "printed": ([{"line": 0, "font": heading[2]}] if heading else []) + [
+                {"line": i + bool(heading), "font": s["font"]}
+                for i, s in enumerate(slots) if s["kind"] == "print"],
+        }
+        if self.augment is not None:
+            from synthtext.augmenting import augment_records
+
+            image, records, meta["augment"] = augment_records(self.augment, image, records, rng)
+        return Sample(key=f"{split}-{index:09d}", image=image,
+                      lines=[Line(r["text"], r["quad"], r["words"]) for r in records], meta=meta)
+
+
+def stitch_shards(cfg: StitchConfig, out: str | Path, n: int, **run_options) -> RunResult:
+    """Stitch ``n`` pages (spread over ``cfg.split``) into WebDataset shards in ``out``.
+
+    ``run_options`` go to :func:`synthtext.runner.run` (shard_size, image_format, quality,
+    workers, backend, scheduler, overwrite, progress). The result's manifest holds the
+    input summary (checksum, skipped inputs by cause) under ``config.inputs``.
+    """
+    recipe = StitchRecipe.create(cfg)
+    return run(recipe, out, split_counts(n, cfg.split), kind="stitch", **run_options)
+
+
+def stitch_sample(cfg: StitchConfig | StitchRecipe, index: int, split: str = "train") -> Sample:
+    """Page ``index`` of ``split``: the same pixels and label as in the shards."""
+    recipe = cfg if isinstance(cfg, StitchRecipe) else StitchRecipe.create(cfg)
+    return stitcher_for(recipe).sample(split, index)

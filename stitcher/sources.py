@@ -1,0 +1,244 @@
+"""Readers for line-crop inputs: IAM, TSV/CSV/JSONL manifests, name.png+name.txt folders,
+and WebDataset line shards. Each returns :class:`CropRecord` s and counts what it skipped.
+
+Manifest columns (header row optional for TSV/CSV; JSONL keys): ``image`` (or path, file),
+``text`` (or transcription, label), optional ``writer``, ``document`` (or doc, form, page),
+``split``, ``id``. Without a header the columns are image, text[, writer[, document]].
+Relative image paths are relative to the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tarfile
+from pathlib import Path
+
+from synthtext.errors import UserError
+from synthtext.shards import expand_shards
+
+from .iam import read_iam
+from .inputs import Skips, check_image_file, clean_text, decode_text, image_problem
+from .record import CropRecord, infer_document, tar_ref
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+_ALIASES = {"image": ("image", "path", "file", "image_path", "filename", "img"),
+            "text": ("text", "transcription", "label", "gt", "txt"),
+            "writer": ("writer", "writer_id", "author", "hand"),
+            "document": ("document", "doc", "form", "page", "document_id"),
+            "split": ("split", "set", "subset"),
+            "id": ("id", "line_id", "key", "name")}
+_SPLIT_ALIASES = {"val": "validation", "valid": "validation", "dev": "validation"}
+
+
+def detect_format(path: str) -> str:
+    p = Path(path)
+    if not p.exists() and not any(c in path for c in "*?[{"):
+        raise UserError(f"--lines {path}: no such file or directory")
+    if p.is_dir():
+        if (p / "lines.txt").is_file() or (p / "ascii" / "lines.txt").is_file():
+            return "iam"
+        return "wds" if any(p.glob("*.tar")) else "dir"
+    suffix = p.suffix.lower()
+    if p.name == "lines.txt":
+        return "iam"
+    if suffix in (".tsv", ".csv", ".txt"):
+        return "tsv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".tar" or any(c in path for c in "*?[{"):
+        return "wds"
+    raise UserError(f"--lines {path}: cannot tell its format; pass --format "
+                    "iam|tsv|jsonl|dir|wds")
+
+
+def read_source(path: str, fmt: str, encoding: str, skips: Skips,
+                include_err: bool = False) -> tuple[str, list[CropRecord]]:
+    """(format, records) for an input of format ``fmt`` (``auto`` detects it)."""
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt != "wds" and not os.path.exists(path):
+        raise UserError(f"--lines {path}: no such file or directory")
+    readers = {"iam": lambda: read_iam(path, encoding, skips, include_err),
+               "tsv": lambda: read_table(path, encoding, skips),
+               "jsonl": lambda: read_jsonl(path, encoding, skips),
+               "dir": lambda: read_dir(path, encoding, skips),
+               "wds": lambda: read_wds(path, encoding, skips)}
+    return fmt, readers[fmt]()
+
+
+def _make_record(root: Path, fields: dict, name: str, n: int, skips: Skips,
+                 fallback: bool) -> CropRecord | None:
+    """A record from one manifest row's fields, or None (counted) when it cannot be used."""
+    image = (fields.get("image") or "").strip()
+    if not image:
+        skips.add("bad_row", name)
+        return None
+    path = image if os.path.isabs(image) else str(root / image)
+    crop_id = (fields.get("id") or "").strip() or os.path.splitext(image)[0]
+    if fallback:
+        skips.add("text_not_utf8", crop_id)
+    text = clean_text(fields.get("text") or "")
+    if not text:
+        skips.add("empty_text", crop_id)
+        return None
+    problem, size = check_image_file(path)
+    if problem:
+        skips.add(problem, crop_id)
+        return None
+    doc, order = (fields.get("document") or "").strip() or None, n
+    if doc is None:
+        doc, num = infer_document(crop_id)
+        order = num if num is not None else n
+    split = (fields.get("split") or "").strip().lower() or None
+    return CropRecord(id=crop_id, ref=os.path.abspath(path), text=text,
+                      writer=(fields.get("writer") or "").strip() or None, document=doc,
+                      order=order, split=_SPLIT_ALIASES.get(split, split), size=size,
+                      rel=os.path.relpath(path, root))
+
+
+def _header(row: list[str]) -> dict[str, int] | None:
+    names = [c.strip().lower() for c in row]
+    cols = {k: next((i for i, c in enumerate(names) if c in al), None)
+            for k, al in _ALIASES.items()}
+    if cols["image"] is None or cols["text"] is None:
+        return None
+    return {k: i for k, i in cols.items() if i is not None}
+
+
+def read_table(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+    """TSV (tab, no quoting: transcriptions keep their quotes) or CSV (``.csv``, quoted)."""
+    root = Path(path).parent
+    is_csv = path.lower().endswith(".csv")
+    raw_lines = Path(path).read_bytes().splitlines()
+    decoded = [decode_text(b, encoding) for b in raw_lines]
+    texts = [t for t, _ in decoded]
+    reader = (csv.reader(texts) if is_csv else
+              csv.reader(texts, delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = list(reader)
+    cols = _header(rows[0]) if rows else None
+    positional = {"image": 0, "text": 1, "writer": 2, "document": 3}
+    records = []
+    for n, (row, (_, fallback)) in enumerate(zip(rows, decoded), start=1):
+        if n == 1 and cols is not None or not any(c.strip() for c in row):
+            continue
+        use = cols or positional
+        if len(row) < 2:
+            skips.add("bad_row", f"{Path(path).name}:{n}")
+            continue
+        fields = {k: row[i] for k, i in use.items() if i < len(row)}
+        rec = _make_record(root, fields, f"{Path(path).name}:{n}", n, skips, fallback)
+        if rec is not None:
+            records.append(rec)
+    return records
+
+
+def read_jsonl(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+    root = Path(path).parent
+    records = []
+    for n, raw in enumerate(Path(path).read_bytes().splitlines(), start=1):
+        line, fallback = decode_text(raw, encoding)
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            assert isinstance(obj, dict)
+        except (ValueError, AssertionError):
+            skips.add("bad_row", f"{Path(path).name}:{n}")
+            continue
+        fields = {k: next((str(obj[a]) for a in al if obj.get(a) is not None), None)
+                  for k, al in _ALIASES.items()}
+        rec = _make_record(root, fields, f"{Path(path).name}:{n}", n, skips, fallback)
+        if rec is not None:
+            records.append(rec)
+    return records
+
+
+def read_dir(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+    """``name.png`` + ``name.txt`` pairs anywhere below ``path``."""
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    images = {p.with_suffix(""): p for p in files if p.suffix.lower() in IMAGE_SUFFIXES}
+    texts = {p.with_suffix(""): p for p in files if p.suffix.lower() == ".txt"}
+    records = []
+    for n, stem in enumerate(sorted(set(images) | set(texts)), start=1):
+        name = str(stem.relative_to(root))
+        if stem not in images:
+            skips.add("missing_image", name)
+            continue
+        if stem not in texts:
+            skips.add("empty_text", name)
+            continue
+        text, fallback = decode_text(texts[stem].read_bytes(), encoding)
+        fields = {"image": str(images[stem].relative_to(root)), "text": text, "id": name}
+        rec = _make_record(root, fields, name, n, skips, fallback)
+        if rec is not None:
+            records.append(rec)
+    return records
+
+
+def read_wds(spec: str, encoding: str, skips: Skips) -> list[CropRecord]:
+    """Line samples in tars: an image member, ``.txt``, optional ``.json`` (writer, ...)."""
+    paths = expand_shards(spec)
+    if not paths:
+        raise UserError(f"--lines {spec}: no .tar shards there")
+    records, n = [], 0
+    for path in paths:
+        for key, members in _tar_groups(path):
+            n += 1
+            rec = _wds_record(path, key, members, n, encoding, skips)
+            if rec is not None:
+                records.append(rec)
+    return records
+
+
+def _tar_groups(path: str):
+    """(key, {ext: (offset, size, bytes or None)}) per sample; image bytes read for vetting."""
+    groups: dict[str, dict] = {}
+    with open(path, "rb") as f, tarfile.open(fileobj=f, mode="r:") as tar:
+        for m in tar:
+            base = os.path.basename(m.name)
+            if not m.isfile() or "." not in base or base.startswith("."):
+                continue
+            key, ext = base.split(".", 1)
+            key = os.path.join(os.path.dirname(m.name), key)
+            data = tar.extractfile(m).read()
+            groups.setdefault(key, {})[ext.lower()] = (m.offset_data, m.size, data)
+    return groups.items()
+
+
+def _wds_record(path, key, members, n, encoding, skips) -> CropRecord | None:
+    crop_id = f"{Path(path).stem}/{key}"
+    ext = next((e for e in ("png", "jpg", "jpeg", "webp", "tif", "tiff") if e in members), None)
+    if ext is None:
+        skips.add("missing_image", crop_id)
+        return None
+    offset, size, data = members[ext]
+    problem = image_problem(data[:16], data[-64:], size)
+    if problem:
+        skips.add(problem, crop_id)
+        return None
+    meta = {}
+    if "json" in members:
+        try:
+            meta = json.loads(members["json"][2])
+        except ValueError:
+            meta = {}
+    raw = members.get("txt", (0, 0, b""))[2]
+    text, fallback = decode_text(raw, encoding)
+    if fallback:
+        skips.add("text_not_utf8", crop_id)
+    text = clean_text(text)
+    if not text:
+        skips.add("empty_text", crop_id)
+        return None
+    get = lambda k: next((str(meta[a]) for a in _ALIASES[k] if meta.get(a) is not None), None)
+    doc, order = get("document"), n
+    if doc is None:
+        doc, num = infer_document(crop_id)
+        order = num if num is not None else n
+    split = (get("split") or "").lower() or None
+    return CropRecord(id=crop_id, ref=tar_ref(os.path.abspath(path), offset, size), text=text,
+                      writer=get("writer"), document=doc, order=order,
+                      split=_SPLIT_ALIASES.get(split, split), size=size,
+                      rel=f"{Path(path).name}/{key}.{ext}")
