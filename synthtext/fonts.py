@@ -2,18 +2,13 @@
 
 Fonts are chosen *given the text*: only fonts rendering every character of a span are
 candidates (FIELD-NOTES, "Rendering and fonts"), instead of dropping fonts or resampling text.
-Manifest `synthgen.fonts/1` (see font_manifests/embedded.json and _FIELDS): {"schema",
-"name", "fonts": [entry...]}; an entry's `source` is {"kind": "pypi", "package", "version"}
-(`file` = name inside the package's `files/` dir) or {"kind": "file", "path"} (relative to
-the manifest; `file` may stand in for `path`). A declared sha256 mismatch rejects the font.
+Manifests (`synthgen.fonts/1`: schema, shipped manifests, where an entry's file is) live in
+fontmanifest.py; `synthgen fonts fetch` (fontfetch.py) installs their fonts into the fonts
+cache. A declared sha256 mismatch rejects the font.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
-import importlib.util
-import json
-import re
 import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
@@ -26,9 +21,9 @@ from PIL import ImageFont
 
 from synthtext.charset import brotli_available, file_sha256, renderable_charset
 from synthtext.errors import FontError
+from synthtext.fontmanifest import (CATEGORIES, SCHEMA, SELECTIONS, SHIPPED,  # noqa: F401
+                                    fonts_cache_dir, load_manifest, locate, shipped_manifest)
 
-SCHEMA = "synthgen.fonts/1"
-CATEGORIES = ("serif", "sans", "mono", "display", "handwriting", "script")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
 FONT_CACHE_SIZE = 512
 # fonts_from_dir heuristic: a family or file name containing one of these (case-insensitive)
@@ -69,126 +64,71 @@ def _reason(e: BaseException) -> str:
 
 # ---------------------------------------------------------------- manifests
 
-def _field_error(where: str, entry: str, field: str, problem: str) -> FontError:
-    return FontError(f"font manifest {where}: {entry}: field '{field}' {problem}; "
-                     "fix that entry")
+def _specs_from_manifest(path: Path, only: str | None = None
+                         ) -> tuple[list[FontSpec], list[str]]:
+    """(installed entries that match their sha256, ids not installed), in file order.
 
-
-# field: (type, required, what a valid value is)
-_FIELDS = {
-    "id": (str, True, "must be a non-empty string"),
-    "family": (str, True, "must be a string"),
-    "category": (str, True, f"must be one of {', '.join(CATEGORIES)}"),
-    "cursive": (bool, True, "must be true or false"),
-    "source": (dict, True, "must be an object with 'kind' 'pypi' or 'file'"),
-    **{f: (str, False, "must be a string") for f in ("file", "style", "license",
-                                                    "license_source")},
-    "weight": (int, False, "must be an integer"),
-    "index": (int, False, "must be a non-negative integer"),
-    "sha256": (str, False, "must be 64 lowercase hex digits"),
-}
-_VALUE_OK = {"id": bool, "category": CATEGORIES.__contains__, "index": lambda v: v >= 0,
-             "sha256": lambda v: not v or re.fullmatch(r"[0-9a-f]{64}", v)}
-
-
-def _check_entry(where: str, i: int, e) -> dict:
-    """Schema-check one manifest entry, naming its index/id and the field at fault."""
-    if not isinstance(e, dict):
-        raise FontError(f"font manifest {where}: entry {i} is not an object; fix that entry")
-    label = f"entry {i} (id {e['id']!r})" if isinstance(e.get("id"), str) else f"entry {i}"
-    for field, (kind, required, problem) in _FIELDS.items():
-        if field not in e:
-            if required:
-                raise _field_error(where, label, field, "is missing")
+    The whole schema is checked first (no half-loaded manifests). A file that exists but
+    fails its sha256 is rejected with a warning; it is never used.
+    """
+    manifest = load_manifest(path)
+    cache = fonts_cache_dir()
+    specs, missing = [], []
+    for e in manifest.select(only):
+        found = locate(e, path.parent, cache)
+        if found.problem:
+            warnings.warn(found.problem, stacklevel=3)
             continue
-        value = e[field]
-        if (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
-                or not _VALUE_OK.get(field, lambda v: True)(value)):
-            raise _field_error(where, label, field, problem)
-    src = e["source"]
-    if src.get("kind") == "pypi":
-        if not isinstance(src.get("package"), str) or not src["package"]:
-            raise _field_error(where, label, "source.package", "must name the PyPI package")
-        if not e.get("file"):
-            raise _field_error(where, label, "file", "is missing (file name inside files/)")
-    elif src.get("kind") == "file":
-        if not isinstance(src.get("path", e.get("file")), str):
-            raise _field_error(where, label, "source.path", "must be a path relative to "
-                               "the manifest")
-    else:
-        raise _field_error(where, label, "source.kind", "must be 'pypi' or 'file'")
-    return e
-
-
-def _entry_path(manifest_dir: Path, e: dict) -> Path | None:
-    """Where an entry's file lives; None (with a warning) when it is not installed."""
-    src = e["source"]
-    if src["kind"] == "file":
-        return manifest_dir / src.get("path", e.get("file"))
-    module = src["package"].replace("-", "_").replace(".", "_")
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        warnings.warn(f"font {e['id']}: package {src['package']} is not installed "
-                      f"(pip install {src['package']}); skipped", stacklevel=4)
-        return None
-    return Path(list(spec.submodule_search_locations)[0]) / "files" / e["file"]
-
-
-def _specs_from_manifest(path: Path) -> list[FontSpec]:
-    """Entries of a manifest that exist and match their sha256, in file order."""
-    where = str(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise FontError(f"font manifest {where}: cannot be read ({_reason(e)}); "
-                        "fix the JSON or the path") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise FontError(f"font manifest {where}: field 'schema' must be {SCHEMA!r}; "
-                        "fix the manifest header")
-    if not isinstance(data.get("fonts"), list) or not data["fonts"]:
-        raise FontError(f"font manifest {where}: field 'fonts' must be a non-empty list; "
-                        "add font entries")
-    seen = set()
-    for i, raw in enumerate(data["fonts"]):  # whole schema first: no half-loaded manifests
-        if _check_entry(where, i, raw)["id"] in seen:
-            raise _field_error(where, f"entry {i} (id {raw['id']!r})", "id", "is a duplicate")
-        seen.add(raw["id"])
-    specs = []
-    for e in data["fonts"]:
-        file = _entry_path(path.parent, e)
-        if file is None:
+        if found.path is None:
+            if e["source"]["kind"] == "file":
+                _skip_warning(path.parent / e["source"].get("path", e.get("file")),
+                              f"manifest entry {e['id']!r}: file not found")
+            else:
+                missing.append(e["id"])
             continue
-        if not file.is_file():
-            _skip_warning(file, f"manifest entry {e['id']!r}: file not found")
-            continue
-        actual = file_sha256(file)
-        if e.get("sha256") and actual != e["sha256"]:
-            warnings.warn(f"font {e['id']}: sha256 mismatch (manifest {e['sha256']}, file "
-                          f"{actual}); rejected — update the manifest or restore the file",
-                          stacklevel=3)
-            continue
-        specs.append(FontSpec(id=e["id"], path=str(file), family=e["family"],
+        specs.append(FontSpec(id=e["id"], path=str(found.path), family=e["family"],
                               category=e["category"], cursive=e["cursive"],
                               license=e.get("license", "unknown"), index=e.get("index", 0),
-                              sha256=actual))
-    return specs
+                              sha256=found.sha256))
+    return specs, missing
 
 
-def fonts_from_manifest(path) -> list[FontSpec]:
-    """Fonts listed in a `synthgen.fonts/1` JSON manifest (schema errors → FontError)."""
+def _fetch_hint(path: Path, only: str | None) -> str:
+    shipped = {shipped_manifest(n).resolve(): n for n in SHIPPED}
+    name = shipped.get(path.resolve())
+    parts = [] if name == "default" else ["--manifest", name or str(path)]
+    if only in ("print", "handwriting"):
+        parts += ["--only", only]
+    return " ".join(["synthgen fonts fetch", *parts])
+
+
+def fonts_from_manifest(path, only: str | None = None, label: str | None = None
+                        ) -> list[FontSpec]:
+    """Installed fonts of a `synthgen.fonts/1` manifest (schema errors → FontError).
+
+    `only` selects all/print/handwriting entries; fonts not installed yet are summed up in
+    one warning (some installed) or one error (none), both naming the fetch command.
+    """
     path = Path(path)
-    specs = _specs_from_manifest(path)
+    label = label or f"font manifest {path}"
+    specs, missing = _specs_from_manifest(path, only)
+    hint = _fetch_hint(path, only)
     if not specs:
-        raise FontError(f"font manifest {path}: none of its fonts is usable (see warnings); "
+        if missing:
+            raise FontError(f"{label}: none of its {len(missing)} fonts is installed; run "
+                            f"`{hint}` first")
+        raise FontError(f"{label}: none of its fonts is usable (see warnings); "
                         "fix the entries or install the packages")
+    if missing:
+        shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+        warnings.warn(f"{label}: {len(missing)} fonts not installed ({shown}), using the "
+                      f"{len(specs)} installed; `{hint}` gets the rest", stacklevel=2)
     return specs
 
 
 @lru_cache(maxsize=1)
 def _embedded() -> tuple[FontSpec, ...]:
-    ref = importlib.resources.files("font_manifests") / "embedded.json"
-    with importlib.resources.as_file(ref) as manifest:
-        return tuple(fonts_from_manifest(manifest))
+    return tuple(fonts_from_manifest(shipped_manifest("embedded")))
 
 
 def embedded_fonts() -> list[FontSpec]:
@@ -262,7 +202,7 @@ def fonts_from_dir(path) -> list[FontSpec]:
         raise FontError(f"font directory {root}: not a directory; pass an existing folder")
     specs: list[FontSpec] = []
     if (root / "fonts.json").is_file():
-        specs = _specs_from_manifest(root / "fonts.json")
+        specs = _specs_from_manifest(root / "fonts.json")[0]
     files = sorted(p for p in root.rglob("*")
                    if p.suffix.lower() in FONT_SUFFIXES and p.is_file())
     if not files and not specs:
@@ -277,16 +217,20 @@ def fonts_from_dir(path) -> list[FontSpec]:
 
 
 def resolve_fonts(arg: str | None) -> list[FontSpec]:
-    """The `--fonts` option: None/'embedded', a font directory, or a .json manifest."""
+    """The `--fonts` option: None/'embedded'; all/print/handwriting (installed fonts of the
+    default manifest); a font directory; or a .json manifest (its installed fonts)."""
     if arg is None or arg == "embedded":
         return embedded_fonts()
+    if arg in SELECTIONS:
+        return fonts_from_manifest(shipped_manifest("default"), only=arg,
+                                   label=f"--fonts {arg} (default manifest)")
     path = Path(arg)
     if path.is_dir():
         return fonts_from_dir(path)
     if path.suffix.lower() == ".json" and path.is_file():
         return fonts_from_manifest(path)
-    raise FontError(f"--fonts {arg}: not 'embedded', an existing font directory or a .json "
-                    "font manifest; fix the path")
+    raise FontError(f"--fonts {arg}: not embedded, all, print, handwriting, an existing font "
+                    "directory or a .json font manifest; fix the value")
 
 
 # ---------------------------------------------------------------- font set
