@@ -20,7 +20,8 @@ def main():
               default="auto", show_default=True)
 @click.option("--encoding", default="utf-8", show_default=True, help="Corpus encoding.")
 @click.option("--fonts", default="embedded", show_default=True,
-              help="embedded, a font directory, or a font manifest (.json).")
+              help="embedded, all, print, handwriting (fetched manifest fonts), a font "
+                   "directory, or a font manifest (.json).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
 @click.option("-n", "--num", "n", type=int, default=1000, show_default=True,
               help="Number of samples (over all splits).")
@@ -135,10 +136,11 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
 
 def _register_commands() -> None:
     """Commands that live in their own modules (one module per room)."""
+    from .fonts_cmd import fonts
     from .hub_cmd import card, datasets, publish
     from .stitch_cmd import stitch
 
-    for command in (stitch, card, publish, datasets):
+    for command in (stitch, fonts, card, publish, datasets):
         main.add_command(command)
 
 

@@ -1,0 +1,311 @@
+"""Font manifests (`synthgen.fonts/1`): schema, the shipped manifests, and where an entry's
+font file is.
+
+A manifest is {"schema", "name", "fonts": [entry...]}. Entry fields: `id` (stable: it goes
+into every sample), `family`, `category` (CATEGORIES), `cursive`, `source`, and optionally
+`file`, `style`, `weight`, `index`, `sha256` (of the file the renderer opens), `license`
+(SPDX) with `license_source` (where that was read), `coverage` (coverage_summary of the
+renderable charset), `basic_latin_missing` and `notes`. `source` by kind:
+
+- pypi   {"package", "version"}; `file` = name inside the wheel's `<module>/files/`.
+- npm    {"package", "version", "files": [...], "sha256": [...]}: paths inside the tarball
+         (`files/x-latin-400-normal.woff2` ...) and their sha256s; the files are unicode
+         subsets of one font, merged into `file` (a .ttf) at fetch time (see fontfetch).
+- debian {"package", "version", "files": [path]}: the font's path inside the .deb.
+- file   {"path"}: relative to the manifest (`file` may stand in for `path`).
+
+A font is *installed* when its file verifies against the manifest's sha256 in the fonts cache
+(`$SYNTHGEN_FONTS`, else `<synthgen cache>/fonts`, written by `synthgen fonts fetch`), in an
+importable `fontpkg-*` package (pypi kind: how the embedded set works), or at its local path
+(file kind). No registry host is ever named: sources are package names for the usual clients.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthtext.charset import coverage_summary, default_cache_dir, file_sha256
+from synthtext.errors import FontError
+
+SCHEMA = "synthgen.fonts/1"
+CATEGORIES = ("serif", "sans", "mono", "display", "handwriting", "script")
+HANDWRITING = ("handwriting", "script")
+SELECTIONS = ("all", "print", "handwriting")
+SHIPPED = ("default", "handwriting", "print", "embedded")
+SOURCE_KINDS = ("pypi", "npm", "debian", "file")
+COVERAGE_KEYS = tuple(coverage_summary(()))
+# Licenses that allow redistributing the fonts and the images made with them (SPDX).
+ALLOWED_LICENSES = frozenset({
+    "OFL-1.0", "OFL-1.1", "Apache-2.0", "Ubuntu-font-1.0", "Bitstream-Vera", "MIT",
+    "BSD-3-Clause", "GPL-2.0-or-later WITH Font-exception-2.0",
+    "GPL-3.0-or-later WITH Font-exception-2.0",
+})
+RECORD = "installed.json"
+
+
+def license_allowed(expr: str) -> bool:
+    """An SPDX expression within ALLOWED_LICENSES: every AND part (any OR alternative)."""
+    return any(all(p.strip() in ALLOWED_LICENSES for p in alt.split(" AND "))
+               for alt in expr.split(" OR "))
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _field_error(where: str, entry: str, field: str, problem: str) -> FontError:
+    return FontError(f"font manifest {where}: {entry}: field '{field}' {problem}; "
+                     "fix that entry")
+
+
+def _is_coverage(v) -> bool:
+    return isinstance(v, dict) and all(
+        k in COVERAGE_KEYS and isinstance(x, (int, float)) and not isinstance(x, bool)
+        and 0 <= x <= 1 for k, x in v.items())
+
+
+# field: (type, required, what a valid value is)
+_FIELDS = {
+    "id": (str, True, "must be a non-empty string"),
+    "family": (str, True, "must be a string"),
+    "category": (str, True, f"must be one of {', '.join(CATEGORIES)}"),
+    "cursive": (bool, True, "must be true or false"),
+    "source": (dict, True, f"must be an object with 'kind' one of {', '.join(SOURCE_KINDS)}"),
+    **{f: (str, False, "must be a string") for f in ("file", "style", "license_source",
+                                                    "basic_latin_missing", "notes")},
+    "license": (str, False, "must be a non-empty string (an SPDX id)"),
+    "weight": (int, False, "must be an integer"),
+    "index": (int, False, "must be a non-negative integer"),
+    "sha256": (str, False, "must be 64 lowercase hex digits"),
+    "coverage": (dict, False, f"must map {', '.join(COVERAGE_KEYS)} to fractions in [0, 1]"),
+}
+_VALUE_OK = {"id": bool, "category": CATEGORIES.__contains__, "index": lambda v: v >= 0,
+             "sha256": lambda v: not v or _HEX.fullmatch(v), "license": bool,
+             "coverage": _is_coverage}
+
+
+def _check_source(where: str, label: str, e: dict) -> None:
+    """The kind-specific fields of `source` (and `file`, which pypi/npm/debian need)."""
+    src, kind = e["source"], e["source"].get("kind")
+    if kind not in SOURCE_KINDS:
+        raise _field_error(where, label, "source.kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    if kind == "file":
+        if not isinstance(src.get("path", e.get("file")), str):
+            raise _field_error(where, label, "source.path", "must be a path relative to "
+                               "the manifest")
+        return
+    if not isinstance(src.get("package"), str) or not src["package"]:
+        raise _field_error(where, label, "source.package", f"must name the {kind} package")
+    if "version" in src and (not isinstance(src["version"], str) or not src["version"]):
+        raise _field_error(where, label, "source.version", "must be a version string")
+    if kind != "pypi" and "version" not in src:
+        raise _field_error(where, label, "source.version", "is missing")
+    if not e.get("file"):
+        raise _field_error(where, label, "file", "is missing (the installed file's name)")
+    if kind == "pypi":
+        return
+    files = src.get("files")
+    if (not isinstance(files, list) or not files or not all(isinstance(f, str) and f
+                                                           for f in files)
+            or (kind == "debian" and len(files) != 1)):
+        raise _field_error(where, label, "source.files", "must list the font's path(s) "
+                           "inside the package" + (" (exactly one)" if kind == "debian" else ""))
+    shas = src.get("sha256")
+    if kind == "npm" and not (isinstance(shas, list) and len(shas) == len(files)
+                              and all(isinstance(s, str) and _HEX.fullmatch(s) for s in shas)):
+        raise _field_error(where, label, "source.sha256", "must give one sha256 (64 lowercase "
+                           "hex digits) per source file")
+
+
+def check_entry(where: str, i: int, e) -> dict:
+    """Schema-check one manifest entry, naming its index/id and the field at fault."""
+    if not isinstance(e, dict):
+        raise FontError(f"font manifest {where}: entry {i} is not an object; fix that entry")
+    label = f"entry {i} (id {e['id']!r})" if isinstance(e.get("id"), str) else f"entry {i}"
+    for field, (kind, required, problem) in _FIELDS.items():
+        if field not in e:
+            if required:
+                raise _field_error(where, label, field, "is missing")
+            continue
+        value = e[field]
+        if (not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))
+                or not _VALUE_OK.get(field, lambda v: True)(value)):
+            raise _field_error(where, label, field, problem)
+    _check_source(where, label, e)
+    return e
+
+
+def is_handwriting(entry: dict) -> bool:
+    """Handwriting selection = categories handwriting/script, or the cursive flag."""
+    return entry["category"] in HANDWRITING or bool(entry["cursive"])
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    entries: tuple[dict, ...]
+
+    def select(self, only: str | None = None) -> list[dict]:
+        """Entries for `only` in SELECTIONS (None = all), in file order."""
+        if only not in (None, *SELECTIONS):
+            raise FontError(f"font selection {only!r}: use one of {', '.join(SELECTIONS)}")
+        if only in (None, "all"):
+            return list(self.entries)
+        want = only == "handwriting"
+        return [e for e in self.entries if is_handwriting(e) == want]
+
+
+def load_manifest(path) -> Manifest:
+    """Read and schema-check a whole manifest (errors name the entry and field)."""
+    path = Path(path)
+    where = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        first = (str(e).splitlines() or [""])[0]
+        raise FontError(f"font manifest {where}: cannot be read ({type(e).__name__}: "
+                        f"{first}); fix the JSON or the path") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise FontError(f"font manifest {where}: field 'schema' must be {SCHEMA!r}; "
+                        "fix the manifest header")
+    if not isinstance(data.get("fonts"), list) or not data["fonts"]:
+        raise FontError(f"font manifest {where}: field 'fonts' must be a non-empty list; "
+                        "add font entries")
+    seen = set()
+    for i, raw in enumerate(data["fonts"]):  # whole schema first: no half-loaded manifests
+        if check_entry(where, i, raw)["id"] in seen:
+            raise _field_error(where, f"entry {i} (id {raw['id']!r})", "id", "is a duplicate")
+        seen.add(raw["id"])
+    name = data.get("name") if isinstance(data.get("name"), str) else path.stem
+    return Manifest(path, name, tuple(data["fonts"]))
+
+
+def shipped_manifest(name: str) -> Path:
+    """Path of a manifest shipped in font_manifests/ (default, handwriting, print, embedded)."""
+    ref = importlib.resources.files("font_manifests") / f"{name}.json"
+    return Path(str(ref))
+
+
+def manifest_arg(arg: str | None) -> Path:
+    """A `--manifest` value: a shipped manifest's name or a path to a .json manifest."""
+    if arg is None or arg in SHIPPED:
+        return shipped_manifest(arg or "default")
+    path = Path(arg)
+    if not path.is_file():
+        raise FontError(f"--manifest {arg}: not one of {', '.join(SHIPPED)} nor an existing "
+                        ".json file; fix the name or path")
+    return path
+
+
+def fonts_cache_dir(dest=None) -> Path:
+    """Where fetched fonts live: `dest`, else $SYNTHGEN_FONTS, else <synthgen cache>/fonts."""
+    if dest:
+        return Path(dest)
+    if os.environ.get("SYNTHGEN_FONTS"):
+        return Path(os.environ["SYNTHGEN_FONTS"])
+    return default_cache_dir() / "fonts"
+
+
+def installed_name(entry: dict) -> str:
+    """The font's file name in the cache."""
+    src = entry["source"]
+    return Path(entry.get("file") or src.get("path")).name
+
+
+def cache_path(entry: dict, cache: Path) -> Path:
+    return Path(cache) / entry["id"] / installed_name(entry)
+
+
+def read_record(entry: dict, cache: Path) -> dict | None:
+    """The install record fetch wrote for this entry, if it matches the entry's source."""
+    try:
+        rec = json.loads((Path(cache) / entry["id"] / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(rec, dict) and rec.get("source") == entry["source"]
+    return rec if ok and isinstance(rec.get("sha256"), str) else None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same directory + rename: readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_record(entry: dict, cache: Path, sha256: str) -> None:
+    record = {"id": entry["id"], "file": installed_name(entry), "sha256": sha256,
+              "source": entry["source"]}
+    write_atomic(Path(cache) / entry["id"] / RECORD,
+                 json.dumps(record, indent=1, sort_keys=True).encode())
+
+
+def _package_file(entry: dict) -> Path | None:
+    """The file inside an importable fontpkg package (pypi kind), if that is installed."""
+    module = entry["source"]["package"].replace("-", "_").replace(".", "_")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "files" / entry["file"]
+
+
+def _candidates(entry: dict, manifest_dir: Path, cache: Path, where: tuple[str, ...]
+                ) -> list[tuple[Path, set]]:
+    """(path, accepted sha256s) in the order tried; an empty set accepts any file.
+
+    The local file (an importable fontpkg package, or a `file` path) comes first, so the
+    embedded set never depends on the cache; a cached file counts only with fetch's record.
+    """
+    want = {entry["sha256"]} if entry.get("sha256") else set()
+    kind = entry["source"]["kind"]
+    out = []
+    local = (_package_file(entry) if kind == "pypi" else
+             manifest_dir / entry["source"].get("path", entry.get("file")) if kind == "file"
+             else None)
+    if "local" in where and local is not None and local.is_file():
+        out.append((local, want))
+    if "cache" not in where:
+        return out
+    cached = cache_path(entry, cache)
+    rec = read_record(entry, cache) if cached.is_file() else None
+    if rec is not None:
+        # A merged font (npm) may be rebuilt byte-differently by another fontTools: fetch
+        # verified its sources and recorded the sha it produced.
+        out.append((cached, want | {rec["sha256"]} if kind == "npm" or not want else want))
+    return out
+
+
+@dataclass(frozen=True)
+class Located:
+    path: Path | None       # verified font file, or None
+    sha256: str = ""
+    problem: str = ""       # why a file that exists was rejected
+
+
+def locate(entry: dict, manifest_dir, cache=None, where=("local", "cache")) -> Located:
+    """Find and verify an entry's font file (see _candidates for the order); `where`
+    limits the search to the local file and/or the fonts cache."""
+    cache = fonts_cache_dir(cache)
+    problem = ""
+    for path, accepted in _candidates(entry, Path(manifest_dir), cache, tuple(where)):
+        actual = file_sha256(path)
+        if not accepted or actual in accepted:
+            return Located(path, actual)
+        expected = entry.get("sha256") or " or ".join(sorted(accepted))
+        problem = problem or (f"font {entry['id']}: sha256 mismatch (manifest "
+                              f"{expected}, file {actual}); rejected — update the "
+                              f"manifest or restore the file ({path})")
+    return Located(None, problem=problem)
