@@ -98,6 +98,16 @@ def real_lines(out: Path, tsv: str, n: int) -> tuple[str, str]:
     return specs[0], specs[1]
 
 
+def real_test_lines(out: Path, tsv: str, n: int) -> str:
+    """Every real line crop as a single-line page, for evaluation only (never trained on)."""
+    d = out / "data" / "real-lines"
+    if not list(d.glob("train-*.tar")):
+        sh([sys.executable, "-m", "cli.synthgen", "stitch", "--lines", tsv, "--format", "tsv",
+            "--out", str(d), "-n", str(n), "--page-lines", "1:1", "--print-lines", "0",
+            "--heading", "0", "--no-progress", "--overwrite"])
+    return str(d / "train-*.tar")
+
+
 def sh(cmd: list[str], record: list | None = None) -> None:
     log(" ".join(cmd))
     if record is not None:
@@ -141,26 +151,27 @@ def evaluate(ckpt: str, spec: str, limit: int) -> dict:
 
 
 def chart(results: dict, path: Path) -> None:
-    """Grouped bars: CER of base vs retrained on each test set (and on domain terms)."""
+    """Grouped bars: CER of each model on each test set (and on its domain terms)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels, base, retr = [], [], []
+    models = list(next(iter(results.values())))
+    labels, bars = [], {m: [] for m in models}
     for name, r in results.items():
-        labels.append(f"{name}\nCER")
-        base.append(100 * r["base"]["cer"])
-        retr.append(100 * r["retrained"]["cer"])
-        if r["base"]["terms"]:
-            labels.append(f"{name}\nterm CER")
-            base.append(100 * r["base"]["term_cer"])
-            retr.append(100 * r["retrained"]["term_cer"])
-    x = range(len(labels))
-    fig, ax = plt.subplots(figsize=(1.6 * len(labels) + 2, 4))
-    ax.bar([i - 0.2 for i in x], base, 0.4, label="base")
-    ax.bar([i + 0.2 for i in x], retr, 0.4, label="retrained with domain text")
-    ax.set_xticks(list(x), labels)
+        for key, label in (("cer", "CER"), ("term_cer", "term CER")):
+            if key == "term_cer" and not r["base"]["terms"]:
+                continue
+            labels.append(f"{name}\n{label}")
+            for m in models:
+                bars[m].append(100 * r[m][key])
+    width = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(1.5 * len(labels) + 2, 4))
+    for k, m in enumerate(models):
+        ax.bar([i + (k - (len(models) - 1) / 2) * width for i in range(len(labels))], bars[m],
+               width, label=m)
+    ax.set_xticks(list(range(len(labels))), labels)
     ax.set_ylabel("character error rate (%)")
     ax.legend()
     fig.tight_layout()
@@ -175,16 +186,21 @@ def report(out: Path, results: dict, commands: list[str], seconds: float, args) 
         rel = (t["cer"] - b["cer"]) / b["cer"] if b["cer"] else 0.0
         term = (f"{100 * b['term_cer']:.2f}% → {100 * t['term_cer']:.2f}%"
                 if b["terms"] else "–")
-        rows.append(f"| {name} | {100 * b['cer']:.2f}% | {100 * t['cer']:.2f}% | {100 * rel:+.1f}% "
-                    f"| {100 * b['wer']:.2f}% → {100 * t['wer']:.2f}% | {term} |")
+        c = r.get("control")
+        ctl = f"{100 * c['cer']:.2f}%" if c else "–"
+        rows.append(f"| {name} | {100 * b['cer']:.2f}% | {ctl} | {100 * t['cer']:.2f}% "
+                    f"| {100 * rel:+.1f}% | {100 * b['wer']:.2f}% → {100 * t['wer']:.2f}% "
+                    f"| {term} |")
     text = "\n".join([
         "# Domain-targeted retraining: results", "",
         f"Base model: tiny preset, {args.base_steps} steps on general text; retrained: "
         f"{args.retrain_steps} more steps from it with domain text mixed in (0.5/0.5). "
         f"Test sets: {args.test_n} lines each from held-out corpus regions, in fonts held out "
         f"of training ({', '.join(TEST_FONTS)}). Wall time {seconds / 60:.0f} min.", "",
-        "| test set | base CER | retrained CER | relative change | WER | domain-term CER |",
-        "|---|---|---|---|---|---|", *rows, "",
+        "Control: the base model trained the same extra steps on general text only.", "",
+        "| test set | base CER | control CER | retrained CER | retrained vs base | WER base → "
+        "retrained | domain-term CER base → retrained |",
+        "|---|---|---|---|---|---|---|", *rows, "",
         "![CER of base and retrained models](report.png)", "",
         "Commands:", "", "```", *commands, "```", ""])
     (out / "report.md").write_text(text)
@@ -196,7 +212,12 @@ def main() -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--general", default=str(SHARED / "corpora/wikitext-2-raw.test.txt"))
     ap.add_argument("--domain", default=str(SHARED / "corpora/chebi20-dev.txt"))
-    ap.add_argument("--handwriting", help="TSV of real line crops (image<TAB>text), optional")
+    ap.add_argument("--handwriting", help="TSV of real line crops (image<TAB>text) to train on "
+                    "(half) and test on (other half), optional")
+    ap.add_argument("--real-lines", help="TSV of real line crops used only as a test set")
+    ap.add_argument("--control", action="store_true", help="also train the base model for "
+                    "--retrain-steps more steps on general text only, to separate the effect "
+                    "of the domain text from that of the extra steps")
     ap.add_argument("--base-steps", type=int, default=3000)
     ap.add_argument("--retrain-steps", type=int, default=1500)
     ap.add_argument("--test-n", type=int, default=500)
@@ -214,6 +235,8 @@ def main() -> None:
                                                                args.seed + 200), 200,
                              "validation")
             for name, corpus in (("general", args.general), ("domain", args.domain))}
+    if args.real_lines:
+        tests["real lines"] = real_test_lines(out, args.real_lines, 100)
     base_data = [f"general=render:{gen_train}"]
     if args.handwriting:
         real_train, tests["real lines"] = real_lines(out, args.handwriting, 200)
@@ -224,8 +247,11 @@ def main() -> None:
                                          f"domain=render:{dom_train}@0.5"] + base_data[1:],
                       [f"{k}={v}" for k, v in vals.items()], args.retrain_steps, base,
                       commands)
-    results = {name: {"base": evaluate(base, spec, args.test_n),
-                      "retrained": evaluate(retrained, spec, args.test_n)}
+    models = {"base": base, "retrained": retrained}
+    if args.control:
+        models["control"] = train(out, "control", base_data, [f"general={vals['general']}"],
+                                  args.retrain_steps, base, commands)
+    results = {name: {m: evaluate(ckpt, spec, args.test_n) for m, ckpt in models.items()}
                for name, spec in tests.items()}
     (out / "report.json").write_text(json.dumps(results, indent=1))
     chart(results, out / "report.png")
