@@ -1,0 +1,264 @@
+"""Model and training configuration: two flat dataclasses, presets, files and overrides.
+
+Flat so that every knob is one ``key=value`` on the command line; both dataclasses are stored
+as JSON inside every checkpoint, so a checkpoint alone rebuilds its model and its run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+from dataclasses import dataclass
+
+from synthtext.errors import ConfigError
+
+PRESETS = ("tiny", "base")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture, preprocessing bounds and decoding guards (they travel with the weights)."""
+
+    preset: str = "tiny"
+    # Encoder: ResNet of BasicBlocks. Strides are (height, width) per stage.
+    stem_width: int = 16
+    stem_kernel: int = 3
+    stem_stride: tuple = (2, 2)
+    stem_pool: bool = False  # a 3x3 stride-2 max-pool after the stem (ResNet-34 does)
+    widths: tuple = (16, 32, 64, 128)
+    depths: tuple = (1, 1, 1, 1)
+    strides: tuple = ((1, 1), (2, 2), (2, 1), (2, 1))
+    # Decoder
+    d_model: int = 128
+    nhead: int = 4
+    num_layers: int = 3
+    dim_ff: int = 512
+    dropout: float = 0.1
+    line_embedding: bool = False  # add an embedding of the line index (count of "\n" so far)
+    max_lines: int = 128
+    tags: tuple = ()  # region tags, each one token, e.g. ("<math>", "</math>")
+    # Preprocessing: scale so the height lies in [min_height, max_height], width <= max_width
+    min_height: int = 32
+    max_height: int = 32
+    max_width: int = 512
+    # Decoding guards
+    max_len: int = 128  # tokens, <bos> and <eos> included; longer training labels are skipped
+    min_char_area: int = 128  # px^2 of the preprocessed image per output symbol, at most
+    repeat_span: int = 16  # stop a row once a unit of <= 4 symbols repeats over this many
+    max_period: int = 4
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        """Total (height, width) down-sampling of the encoder: images are padded to it."""
+        sh, sw = self.stem_stride
+        if self.stem_pool:
+            sh, sw = sh * 2, sw * 2
+        for h, w in self.strides:
+            sh, sw = sh * h, sw * w
+        return sh, sw
+
+    def validate(self) -> "ModelConfig":
+        if self.d_model % 4 or self.d_model % self.nhead:
+            raise ConfigError(f"d_model={self.d_model} must be a multiple of 4 and of "
+                              f"nhead={self.nhead} (2D position encoding: half y, half x)")
+        if not (len(self.widths) == len(self.depths) == len(self.strides)):
+            raise ConfigError("widths, depths and strides need one entry per encoder stage")
+        if not 1 <= self.min_height <= self.max_height:
+            raise ConfigError(f"min_height={self.min_height} must be in 1..max_height="
+                              f"{self.max_height}")
+        if self.max_len < 3 or self.repeat_span < 2 or self.min_char_area < 1:
+            raise ConfigError("max_len >= 3, repeat_span >= 2 and min_char_area >= 1 required")
+        return self
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, data pipeline and bookkeeping of one training run."""
+
+    batch_size: int = 32
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.05  # cosine ends at lr * min_lr_ratio
+    weight_decay: float = 0.01
+    betas: tuple = (0.9, 0.98)
+    warmup_steps: int = 300
+    max_steps: int = 6000  # also the horizon of the cosine schedule
+    max_time: str = ""  # e.g. "25m": stop (and checkpoint) after this wall time
+    clip_grad: float = 1.0
+    label_smoothing: float = 0.0
+    amp: str = "auto"  # auto (bf16 on CUDA when supported, else fp16; off on CPU), bf16, fp16, off
+    ema_decay: float = 0.0  # 0 = no EMA weights
+    seed: int = 0
+    augment: str = "none"  # augmentation preset or config file, drawn fresh per sample
+    num_workers: int = 1
+    threads: int = 0  # torch threads of each training process; 0 = torch's default
+    shuffle_buffer: int = 1000  # samples, per shard source and worker
+    rebatch_buffer: int = 256  # samples shuffled after the loader, before re-batching
+    bucket_px: int = 64  # images whose padded size falls in the same bucket share a batch
+    mix_samples: int = 200_000  # weights W0:W1 move from W0 to W1 over this many samples
+    mix_curve: str = "linear"  # or cosine
+    log_every: int = 50
+    val_every: int = 500
+    ckpt_every: int = 500
+    val_samples: int = 1000
+    val_batch_size: int = 64
+    val_examples: int = 4  # predictions printed next to their labels at each validation
+    beam: int = 1  # decoding width for validation (1 = greedy)
+    extra_chars: str = ""  # characters added to the vocabulary besides those found
+
+    def validate(self) -> "TrainConfig":
+        if self.amp not in ("auto", "bf16", "fp16", "off"):
+            raise ConfigError(f"amp={self.amp!r} is not one of auto, bf16, fp16, off")
+        if self.mix_curve not in ("linear", "cosine"):
+            raise ConfigError(f"mix_curve={self.mix_curve!r} is not linear or cosine")
+        for name in ("batch_size", "max_steps", "log_every", "val_every", "ckpt_every",
+                     "val_batch_size", "beam", "bucket_px"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be at least 1")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay={self.ema_decay} must be in [0, 1)")
+        if self.max_time:
+            parse_duration(self.max_time)
+        return self
+
+
+def preset(name: str) -> tuple[ModelConfig, TrainConfig]:
+    """``tiny``: ~1 M parameters, 32-px lines, trains on 2 CPU cores. ``base``: FPHTR shape."""
+    if name == "tiny":
+        return ModelConfig(), TrainConfig()
+    if name == "base":
+        m = ModelConfig(preset="base", stem_width=64, stem_kernel=7, stem_stride=(2, 2),
+                        stem_pool=True, widths=(64, 128, 256, 512), depths=(3, 4, 6, 3),
+                        strides=((1, 1), (2, 2), (2, 2), (2, 2)), d_model=260, nhead=4,
+                        num_layers=6, dim_ff=1024, dropout=0.1, line_embedding=True,
+                        min_height=64, max_height=1600, max_width=1600, max_len=1024,
+                        min_char_area=256, repeat_span=32)
+        t = TrainConfig(batch_size=16, lr=3e-4, warmup_steps=2000, max_steps=200_000,
+                        bucket_px=256, ema_decay=0.999, val_every=2000, ckpt_every=2000,
+                        val_batch_size=16, num_workers=4)
+        return m, t
+    raise ConfigError(f"--preset {name!r} is not one of {', '.join(PRESETS)}")
+
+
+def to_json(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_json(cls, d: dict):
+    """Rebuild a config from JSON (lists back to tuples); unknown keys are an error."""
+    return apply_overrides(cls(), d, strict=True, what=cls.__name__)
+
+
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _coerce(key: str, value, default):
+    """Cast a JSON value or a ``key=value`` string to the type of the field's default."""
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{key}={value!r} is not a boolean")
+        return bool(value)
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                value = [v for v in value.split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}={value!r} is not a list (use JSON, e.g. [1,2])")
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={value!r} is not a {type(default).__name__}") from None
+
+
+def apply_overrides(cfg, items: dict, strict: bool = True, what: str = "config"):
+    """A copy of ``cfg`` with ``items`` applied; unknown keys raise when ``strict``."""
+    fields = _fields(type(cfg))
+    out = {}
+    for key, value in items.items():
+        if key not in fields:
+            if strict:
+                raise unknown_key(key, fields, what)
+            continue
+        out[key] = _coerce(key, value, getattr(cfg, key))
+    return dataclasses.replace(cfg, **out)
+
+
+def unknown_key(key: str, known, what: str) -> ConfigError:
+    near = difflib.get_close_matches(key, list(known), n=1)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return ConfigError(f"unknown {what} key {key!r}{hint}")
+
+
+def parse_overrides(pairs) -> dict:
+    """``["lr=3e-4", "d_model=192"]`` -> dict; a pair without ``=`` is an error."""
+    out = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{p!r} is not KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve(preset_name: str, config_file: str | None, overrides: dict
+            ) -> tuple[ModelConfig, TrainConfig]:
+    """Preset, then a JSON config file (flat or {"model":..,"train":..}), then key=value."""
+    m, t = preset(preset_name)
+    items = {}
+    if config_file:
+        items.update(load_config_file(config_file))
+    items.update(overrides)
+    m, t = split_items(m, t, items)
+    return m.validate(), t.validate()
+
+
+def split_items(m: ModelConfig, t: TrainConfig, items: dict):
+    """Apply flat items to whichever dataclass owns the key; unknown keys are an error."""
+    mf, tf = _fields(ModelConfig), _fields(TrainConfig)
+    for key in items:
+        if key not in mf and key not in tf:
+            raise unknown_key(key, list(mf) + list(tf), "config")
+    m = apply_overrides(m, {k: v for k, v in items.items() if k in mf})
+    t = apply_overrides(t, {k: v for k, v in items.items() if k in tf})
+    return m, t
+
+
+def load_config_file(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise ConfigError(f"--config {path}: file not found")
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--config {path}: not valid JSON ({e})") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"--config {path}: expected a JSON object")
+    if set(d) <= {"model", "train"} and d:
+        return {**d.get("model", {}), **d.get("train", {})}
+    return d
+
+
+def parse_duration(text: str) -> float:
+    """``"90"``/``"90s"``/``"10m"``/``"1.5h"``/``"1h30m"`` -> seconds."""
+    import re
+
+    s = str(text).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smh])", s)
+    if not parts or "".join(a + b for a, b in parts) != s:
+        raise ConfigError(f"--max-time {text!r} is not a duration like 90s, 10m or 1h30m")
+    return sum(float(a) * {"s": 1, "m": 60, "h": 3600}[u] for a, u in parts)
+
+
+__all__ = ["ModelConfig", "TrainConfig", "PRESETS", "preset", "resolve", "to_json",
+           "from_json", "apply_overrides", "parse_overrides", "parse_duration"]

@@ -1,0 +1,333 @@
+"""The dynamic training pipeline: weighted sources mixed on the fly, bucketed into batches.
+
+Inside each DataLoader worker: every shard source is a webdataset pipeline (resampled shards,
+explicit node and worker splitting, a sample shuffle buffer) and every stream source renders
+samples itself; a :class:`ScheduledMix` (webdataset's ``RandomMix`` with weights that follow
+the mixture schedule) picks a source per sample; each sample is decoded, augmented with a
+fresh draw, preprocessed and tokenised; a length-aware bucketer groups samples of similar
+padded size into batches. After the loader the batches are unbatched, shuffled across
+workers and re-batched the same way, so a batch of short lines never pads to a page.
+
+A sample or shard that fails (no image, no text, an image that does not decode, a truncated
+tar, a label longer than ``max_len``) is skipped with a one-line warning and counted; the
+counts travel with the batches to the training loop.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections import Counter
+
+import torch
+import webdataset as wds
+from torch.utils.data import IterableDataset, get_worker_info
+
+from synthtext.errors import UserError
+from synthtext.sample import Sample
+
+from .preprocess import collate, preprocess
+from .schedule import MixSchedule
+from .sources import STREAM_KINDS, SourceSpec, install_hf_opener
+
+install_hf_opener()
+
+MAX_CONSECUTIVE_FAILURES = 500  # a source that only fails is broken, not noisy
+_WARN_FIRST = 5  # warnings per source and process before going quiet (counts continue)
+
+# -- skipped samples: counted per process, shipped with each batch --------------------------
+_SKIPS: Counter = Counter()
+_FAILS: Counter = Counter()  # consecutive failures per source
+
+
+def count_skip(source: str, exn: BaseException, key: str | None = None) -> None:
+    _SKIPS[source] += 1
+    _FAILS[source] += 1
+    first = exn.args[0] if exn.args else exn
+    msg = (str(first).splitlines() or [type(exn).__name__])[0][:200]
+    msg = msg.removeprefix(f"sample {key}: ")
+    if _SKIPS[source] <= _WARN_FIRST:
+        what = f"sample {key}" if key else "a sample or shard"
+        warnings.warn(f"skipped {what} of {source}: {msg} ({_SKIPS[source]} skipped so far "
+                      f"in this process; later ones are only counted)"
+                      if _SKIPS[source] == _WARN_FIRST else
+                      f"skipped {what} of {source}: {msg}", stacklevel=2)
+    if _FAILS[source] >= MAX_CONSECUTIVE_FAILURES:
+        raise UserError(f"data source {source}: {MAX_CONSECUTIVE_FAILURES} samples or shards "
+                        f"in a row failed; last error: {msg}")
+
+
+def drain_skips() -> dict:
+    out = dict(_SKIPS)
+    _SKIPS.clear()
+    return out
+
+
+class SkipHandler:
+    """A webdataset ``handler``: count and warn, then continue."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def __call__(self, exn) -> bool:
+        count_skip(self.source, exn)
+        return True
+
+
+# -- one sample -> one training item -----------------------------------------------------
+class ToItem:
+    """Sample (or raw shard dict) -> item dict; failures are counted and give None."""
+
+    def __init__(self, source: str, vocab, mcfg, augment: str = "none", seed: int = 0):
+        from synthtext.augmenting import AugmentOnTheFly
+
+        self.source, self.vocab, self.mcfg = source, vocab, mcfg
+        self.augment = AugmentOnTheFly(augment, seed) if augment not in ("", "none") else None
+
+    def __call__(self, sample):
+        try:
+            if isinstance(sample, dict):
+                sample = Sample.from_wds(sample)
+            item = self.convert(sample)
+        except Exception as e:  # noqa: BLE001 - any bad sample is skipped, never fatal
+            key = sample.get("__key__") if isinstance(sample, dict) else getattr(sample, "key", None)
+            count_skip(self.source, e, key)
+            return None
+        _FAILS[self.source] = 0
+        return item
+
+    def convert(self, sample: Sample) -> dict:
+        if self.augment is not None:
+            sample = self.augment(sample)
+        image, size = preprocess(sample.image, self.mcfg)
+        ids = self.vocab.encode(sample.text)
+        if len(ids) > self.mcfg.max_len:
+            raise ValueError(f"label of {len(ids)} tokens is longer than max_len="
+                             f"{self.mcfg.max_len}")
+        return {"image": image, "size": size, "tgt": torch.tensor(ids), "text": sample.text,
+                "source": self.source, "key": sample.key}
+
+
+# -- per-source pipelines --------------------------------------------------------------------
+def _all_nodes(src):
+    """Explicit node splitter for validation, which runs on rank 0 only."""
+    yield from src
+
+
+def shard_pipeline(spec: SourceSpec, to_item: ToItem, train: bool, seed: int,
+                   shuffle: int) -> wds.DataPipeline:
+    """Resampled, node- and worker-split, shuffled shards (train) or one ordered pass (val)."""
+    handler = SkipHandler(spec.name)
+    if train:
+        stages = [wds.ResampledShards(list(spec.urls), seed=seed, deterministic=True),
+                  wds.split_by_node, wds.split_by_worker]
+    else:
+        stages = [wds.SimpleShardList(list(spec.urls)), _all_nodes, wds.split_by_worker]
+    stages.append(wds.tarfile_to_samples(handler=handler))
+    if train and shuffle > 1:
+        stages.append(wds.shuffle(shuffle, initial=min(shuffle, 100), seed=seed))
+    stages.append(wds.map(to_item))
+    return wds.DataPipeline(*stages)
+
+
+def stream_source(spec: SourceSpec, to_item: ToItem, split: str, start: int, n=None):
+    """An on-the-fly source (render, stitch, ...) whose transform makes items."""
+    def make(first: int, count):
+        return STREAM_KINDS[spec.kind].open(spec.target, split=split, start=first, n=count,
+                                            transform=to_item)
+    return ResilientStream(spec.name, make, start, n)
+
+
+class ResilientStream(IterableDataset):
+    """A stream that survives a sample it cannot make: the failure is counted and the stream
+    restarts at the next index (streams deal indices ``start + worker + k * workers``)."""
+
+    def __init__(self, name: str, make, start: int, n=None):
+        super().__init__()
+        self.name, self.make, self.start, self.n = name, make, start, n
+
+    def __iter__(self):
+        info = get_worker_info()
+        workers = info.num_workers if info else 1
+        start, left = self.start, self.n
+        while left is None or left > 0:
+            done = 0
+            try:
+                for item in self.make(start, left):
+                    done += 1
+                    yield item
+                return
+            except UserError:
+                raise  # a configuration problem, not a bad sample
+            except Exception as e:  # noqa: BLE001 - skip the sample, keep the stream
+                count_skip(self.name, e, f"index {start + (info.id if info else 0) + done * workers}")
+                start += (done + 1) * workers
+                left = None if left is None else left - (done + 1) * workers
+
+
+def source_dataset(spec, vocab, mcfg, *, train: bool, seed: int, augment: str = "none",
+                   start: int = 0, n=None, shuffle: int = 1000):
+    to_item = ToItem(spec.name, vocab, mcfg, augment if train else "none", seed)
+    if spec.kind == "shards":
+        return shard_pipeline(spec, to_item, train, seed, shuffle)
+    return stream_source(spec, to_item, "train" if train else "validation", start, n)
+
+
+# -- mixing ------------------------------------------------------------------------------------
+class ScheduledMix(wds.RandomMix):
+    """``RandomMix`` whose weights follow a :class:`MixSchedule` of the global sample clock.
+
+    Each worker estimates the clock as ``clock0 + drawn * workers * world_size``: no messages
+    between processes, and a resumed run (``clock0`` from the checkpoint) continues the curve.
+    """
+
+    def __init__(self, datasets, schedule: MixSchedule, clock0: int = 0, world_size: int = 1,
+                 seed: int = 0):
+        super().__init__(datasets, probs=schedule.weights(clock0))
+        self.schedule, self.clock0, self.world, self.seed = schedule, clock0, world_size, seed
+
+    def __iter__(self):
+        info = get_worker_info()
+        workers = info.num_workers if info else 1
+        rng = random.Random(self.seed * 7919 + (info.id if info else 0))
+        sources = [iter(d) for d in self.datasets]
+        drawn = 0
+        while True:
+            if drawn % 64 == 0:
+                probs = self.schedule.weights(self.clock0 + drawn * workers * self.world)
+            i = rng.choices(range(len(sources)), weights=probs)[0]
+            try:
+                item = next(sources[i])
+            except StopIteration:
+                return
+            drawn += 1
+            if item is not None:
+                yield item
+
+
+# -- length-aware batching -------------------------------------------------------------------
+def bucket_key(item: dict, bucket_px: int) -> tuple[int, int]:
+    _, h, w = item["image"].shape
+    return -(-h // bucket_px), -(-w // bucket_px)
+
+
+def bucket_batches(items, batch_size: int, bucket_px: int, max_pending: int | None = None):
+    """Group items whose padded size falls in one bucket; yields lists of items.
+
+    When more than ``max_pending`` items wait, the fullest bucket leaves early; at the end of
+    a finite stream every bucket is flushed.
+    """
+    buckets: dict[tuple, list] = {}
+    pending, limit = 0, max_pending or batch_size * 8
+    for item in items:
+        if item is None:
+            continue
+        key = bucket_key(item, bucket_px)
+        buckets.setdefault(key, []).append(item)
+        pending += 1
+        if len(buckets[key]) < batch_size:
+            if pending <= limit:
+                continue
+            key = max(buckets, key=lambda k: len(buckets[k]))  # too much waiting: fullest
+        batch = buckets.pop(key)
+        pending -= len(batch)
+        yield batch
+    for batch in buckets.values():
+        if batch:
+            yield batch
+
+
+class TrainStream(IterableDataset):
+    """What each DataLoader worker runs: sources -> mix -> bucketed worker batches."""
+
+    def __init__(self, specs, vocab, mcfg, tcfg, schedule: MixSchedule, *, clock0: int,
+                 rank: int, world_size: int, seed: int):
+        super().__init__()
+        self.specs, self.vocab, self.mcfg, self.tcfg = specs, vocab, mcfg, tcfg
+        self.schedule, self.clock0, self.rank, self.world = schedule, clock0, rank, world_size
+        self.seed = seed
+
+    def __iter__(self):
+        start = self.rank * 10 ** 12 + self.clock0 // self.world  # render indices: fresh, no overlap
+        datasets = [source_dataset(s, self.vocab, self.mcfg, train=True, seed=self.seed,
+                                   augment=self.tcfg.augment, start=start,
+                                   shuffle=self.tcfg.shuffle_buffer) for s in self.specs]
+        mix = ScheduledMix(datasets, self.schedule, self.clock0, self.world,
+                           seed=self.seed + self.rank * 1000)
+        for batch in bucket_batches(mix, self.tcfg.batch_size, self.tcfg.bucket_px):
+            yield {"items": batch, "skips": drain_skips()}
+
+
+def _unbatch(src, skips: Counter):
+    for batch in src:
+        skips.update(batch["skips"])
+        yield from batch["items"]
+
+
+def _shuffled(src, size: int, seed: int):
+    rng, buf = random.Random(seed), []
+    for item in src:
+        buf.append(item)
+        if len(buf) >= size:
+            i = rng.randrange(len(buf))
+            buf[i], buf[-1] = buf[-1], buf[i]
+            yield buf.pop()
+    rng.shuffle(buf)
+    yield from buf
+
+
+class TrainBatches:
+    """Endless collated training batches; ``skips`` counts skipped samples per source."""
+
+    def __init__(self, specs, vocab, mcfg, tcfg, *, clock0=0, rank=0, world_size=1, seed=0):
+        self.skips: Counter = Counter()
+        self.schedule = mix_schedule(specs, tcfg)
+        stream = TrainStream(specs, vocab, mcfg, tcfg, self.schedule, clock0=clock0, rank=rank,
+                             world_size=world_size, seed=seed)
+        self.loader = wds.WebLoader(stream, batch_size=None, num_workers=tcfg.num_workers,
+                                    persistent_workers=tcfg.num_workers > 0)
+        items = _shuffled(_unbatch(iter(self.loader), self.skips), tcfg.rebatch_buffer,
+                          seed + rank)
+        self._batches = bucket_batches(items, tcfg.batch_size, tcfg.bucket_px)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        batch = collate(next(self._batches))
+        self.skips.update(drain_skips())  # num_workers=0: counted in this process
+        return batch
+
+
+def mix_schedule(specs, tcfg) -> MixSchedule:
+    return MixSchedule(tuple(s.w0 for s in specs), tuple(s.w1 for s in specs),
+                       tcfg.mix_samples, tcfg.mix_curve)
+
+
+# -- evaluation ------------------------------------------------------------------------------
+STREAM_EVAL_DEFAULT = 1000  # an on-the-fly source has no end: evaluate this many by default
+
+
+def eval_batches(specs, vocab, mcfg, *, batch_size: int, limit: int | None,
+                 bucket_px: int, skips: Counter | None = None):
+    """Finite, ordered, unaugmented batches: up to ``limit`` samples of each source
+    (all of a shard source, STREAM_EVAL_DEFAULT of a stream when ``limit`` is None)."""
+    for spec in specs:
+        n = limit if limit is not None or spec.kind == "shards" else STREAM_EVAL_DEFAULT
+        ds = source_dataset(spec, vocab, mcfg, train=False, seed=0, n=n)
+        items = _take(ds, n)
+        for batch in bucket_batches(items, batch_size, bucket_px):
+            yield collate(batch)
+        if skips is not None:
+            skips.update(drain_skips())
+
+
+def _take(ds, limit):
+    n = 0
+    for item in ds:
+        if item is None:
+            continue
+        yield item
+        n += 1
+        if limit is not None and n >= limit:
+            return

@@ -1,0 +1,76 @@
+"""Decode batches and score them: validation during training, ``fphtr eval`` and ``predict``.
+
+Everything goes through :func:`model.preprocess.preprocess` and
+:func:`model.decode.decode_batch`, so the numbers of ``eval`` are those a user of
+``predict`` gets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import torch
+
+from .data import eval_batches
+from .decode import decode_batch
+from .metrics import Metrics
+from .preprocess import collate, load_image, preprocess
+
+
+def evaluate(model, vocab, specs, *, batch_size: int, limit: int | None, bucket_px: int,
+             beam: int = 1, device="cpu", examples: int = 0, autocast=None) -> dict:
+    """CER/WER overall and per source, decode guard rates, samples/s, a few examples."""
+    was_training = model.training
+    model.eval()
+    metrics, skips = Metrics(vocab.tags), Counter()
+    shown, n, caps, reps = [], 0, 0, 0
+    t0 = time.perf_counter()
+    for batch in eval_batches(specs, vocab, model.cfg, batch_size=batch_size, limit=limit,
+                              bucket_px=bucket_px, skips=skips):
+        res = _decode(model, batch, beam, device, autocast)
+        for i, ids in enumerate(res.tokens):
+            hyp, ref = vocab.decode(ids), batch["texts"][i]
+            metrics.add(ref, hyp, batch["sources"][i])
+            if len(shown) < examples:
+                shown.append({"source": batch["sources"][i], "key": batch["keys"][i],
+                              "ref": ref, "hyp": hyp})
+        n += len(res.tokens)
+        caps += sum(res.hit_cap)
+        reps += sum(res.hit_repeat)
+    seconds = time.perf_counter() - t0
+    model.train(was_training)
+    out = metrics.result()
+    out.update({"samples_per_s": n / seconds if seconds else 0.0, "seconds": seconds,
+                "cap_rate": caps / n if n else 0.0, "repeat_rate": reps / n if n else 0.0,
+                "skipped": dict(skips), "examples": shown})
+    return out
+
+
+def _decode(model, batch, beam, device, autocast):
+    images = batch["images"].to(device)
+    sizes = batch["sizes"].to(device)
+    if autocast is None:
+        return decode_batch(model, images, sizes, beam)
+    with autocast():
+        return decode_batch(model, images, sizes, beam)
+
+
+def predict_images(model, vocab, paths, *, beam: int = 1, batch_size: int = 16,
+                   device="cpu") -> list[dict]:
+    """Transcribe image files (same preprocessing as training); keeps the input order."""
+    model.eval()
+    out = []
+    for i in range(0, len(paths), batch_size):
+        chunk = paths[i:i + batch_size]
+        items = []
+        for p in chunk:
+            image, size = preprocess(load_image(p), model.cfg)
+            items.append({"image": image, "size": size, "tgt": torch.zeros(1, dtype=torch.long),
+                          "text": "", "source": "predict", "key": p})
+        batch = collate(items)
+        res = _decode(model, batch, beam, device, None)
+        for p, ids, cap, rep in zip(chunk, res.tokens, res.hit_cap, res.hit_repeat):
+            out.append({"image": p, "text": vocab.decode(ids), "hit_cap": cap,
+                        "hit_repeat": rep})
+    return out
