@@ -43,15 +43,18 @@ class Run:
         return self.boxes([(0, 1 << 30)])[0]
 
     def boxes(self, spans: list[tuple[int, int]]) -> list:
-        """Ink box of the glyphs of each character range ``[start, stop)`` (one pass)."""
+        """Ink box of the glyphs of each character range ``[start, stop)`` (one pass).
+
+        Every inked glyph is charged to some range: one whose cluster falls between ranges
+        goes to the range before it."""
         out: list = [None] * len(spans)
         starts = [a for a, _ in spans]
         for bm, x, y, c in zip(self.bitmaps, self.xs, self.ys, self.clusters):
             if not bm.size:
                 continue
-            k = bisect_right(starts, c) - 1
-            if k < 0 or c >= spans[k][1]:
-                continue
+            # A mark after a space is shaped into the space's cluster: its ink goes to the
+            # word before it (or the first word), so no ink is ever left out of every box.
+            k = max(0, bisect_right(starts, c) - 1)
             x1, y1 = x + bm.shape[1], y + bm.shape[0]
             b = out[k]
             out[k] = (x, y, x1, y1) if b is None else (

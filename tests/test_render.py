@@ -153,3 +153,17 @@ def test_render_time_augmentation_is_recorded_and_deterministic(tmp_path):
         assert check_sample(render_sample(cfg, i).to_wds("jpg")) == []
     with pytest.raises(UserError, match="--augment"):
         Renderer(RenderConfig(augment="extreme"))
+
+
+def test_marks_after_spaces_keep_their_ink_boxed(tmp_path):
+    """HarfBuzz shapes a combining mark that follows a space into the space's cluster; its
+    ink must still be inside a line box (it once fell outside every box and crashed)."""
+    corpus = tmp_path / "marks.txt"
+    corpus.write_text("pinyin: M\u00edndu\u0304lu\u030c; Pe \u030d and \u0937\u0947\u0932 \u094d\n" * 40,
+                      encoding="utf-8")
+    for layout in ("line", "page"):
+        r = Renderer(RenderConfig(corpora=((str(corpus), 1.0),), corpus_format="lines",
+                                  layout=layout, length=(3, 8), rotation={0: 1.0}, **SMALL))
+        for i in range(15):
+            s = r.sample("train", i)
+            assert ink_report(s) == (0, 0), s.text
