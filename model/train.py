@@ -92,7 +92,7 @@ def prepare(opts: TrainOptions, d: Dist) -> dict:
     init = None
     if opts.init_from:
         init = ckpt.load(opts.init_from)
-        mcfg = _init_model_config(init, opts, mcfg)
+        mcfg = _init_model_config(init, opts)
         old = Vocab.from_json(init["vocab"])
         vocab = old.extended(chars, mcfg.tags)
     else:
@@ -101,7 +101,7 @@ def prepare(opts: TrainOptions, d: Dist) -> dict:
             "init": init, "resume": None}
 
 
-def _init_model_config(init: dict, opts: TrainOptions, mcfg):
+def _init_model_config(init: dict, opts: TrainOptions):
     """--init-from keeps the checkpoint's architecture; other model keys may change."""
     old, _ = ckpt.configs(init)
     items = dict(opts.overrides)
@@ -301,6 +301,7 @@ def _loop(run: dict, opts: TrainOptions, d: Dist) -> dict:
                 break
             start = time.time()  # validation and checkpoint time is not training time
     finally:
+        batches.close()
         stop.restore()
         log.close()
     return {**summary, "step": run["step"], "best_cer": run["best_cer"]}
@@ -309,12 +310,11 @@ def _loop(run: dict, opts: TrainOptions, d: Dist) -> dict:
 def _next_batch(batches) -> dict:
     try:
         return next(batches)
-    except UserError:
-        raise
     except Exception as e:  # a worker's UserError arrives re-wrapped with its traceback
-        lines = [ln for ln in str(e).splitlines() if ln.strip()]
-        if lines and "UserError" in lines[-1]:
-            raise UserError(lines[-1].split("UserError:", 1)[-1].strip()) from None
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        if isinstance(e, UserError) or (lines and "UserError" in lines[-1]):
+            last = lines[-1] if lines else type(e).__name__
+            raise UserError(last.split("UserError: ", 1)[-1]) from None
         raise
 
 

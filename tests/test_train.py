@@ -3,6 +3,7 @@ its checkpoint (step, schedule clock), --init-from extends the vocabulary, a che
 another vocabulary is refused, DDP on 2 gloo processes keeps the ranks in agreement, and
 eval / predict / plot work. Everything is tiny so the file runs in well under a minute."""
 
+import io
 import json
 import os
 import signal
@@ -178,6 +179,28 @@ def test_bad_inputs_give_one_line_errors(shards, tmp_path):
     evil = tmp_path / "evil.pt"
     torch.save({"format": ckpt.FORMAT, "x": _Evil()}, evil)
     one_line_error(cli("eval", "--checkpoint", str(evil), "--data", shards), "not safe to load")
+
+
+def test_a_source_that_only_fails_stops_with_one_line(shards, tmp_path, monkeypatch):
+    import tarfile
+
+    from model import data as mdata
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with tarfile.open(os.path.join(shards, "train-000000.tar")) as tin, \
+            tarfile.open(bad / "train-000000.tar", "w") as tout:
+        for m in tin:
+            data = tin.extractfile(m).read()
+            data = b"not an image" if m.name.endswith(".jpg") else data
+            m.size = len(data)
+            tout.addfile(m, io.BytesIO(data))
+    monkeypatch.setattr(mdata, "MAX_CONSECUTIVE_FAILURES", 5)
+    r = cli("train", "--data", str(bad), "--out", str(tmp_path / "r"), "--no-progress", *FAST)
+    assert r.exit_code == 2 and "Traceback" not in r.output, r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+    assert errors == ["Error: data source bad: 5 samples or shards in a row failed; last error: "
+                      "image bytes do not decode"], r.output
 
 
 class _Evil:
