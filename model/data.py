@@ -21,7 +21,7 @@ from collections import Counter
 
 import torch
 import webdataset as wds
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from synthtext.errors import UserError
 from synthtext.sample import Sample
@@ -258,6 +258,17 @@ class TrainStream(IterableDataset):
             yield {"items": batch, "skips": drain_skips()}
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    """SIGTERM/SIGINT sent to the whole process group are for the trainer, which checkpoints
+    and then ends its workers through the loader (TrainBatches.close); a worker dying first
+    would turn a clean stop into a crash. A worker whose trainer is gone still exits (the
+    DataLoader watchdog)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _unbatch(src, skips: Counter):
     for batch in src:
         skips.update(batch["skips"])
@@ -284,11 +295,21 @@ class TrainBatches:
         self.schedule = mix_schedule(specs, tcfg)
         stream = TrainStream(specs, vocab, mcfg, tcfg, self.schedule, clock0=clock0, rank=rank,
                              world_size=world_size, seed=seed)
-        self.loader = wds.WebLoader(stream, batch_size=None, num_workers=tcfg.num_workers,
-                                    persistent_workers=tcfg.num_workers > 0)
-        items = _shuffled(_unbatch(iter(self.loader), self.skips), tcfg.rebatch_buffer,
-                          seed + rank)
+        # A plain DataLoader (what wds.WebLoader wraps): its iterator is kept so that close()
+        # can end the workers cleanly; the re-batching stages below are generators.
+        self.loader = DataLoader(stream, batch_size=None, num_workers=tcfg.num_workers,
+                                 persistent_workers=tcfg.num_workers > 0,
+                                 worker_init_fn=_ignore_stop_signals)
+        self._it = iter(self.loader)
+        items = _shuffled(_unbatch(self._it, self.skips), tcfg.rebatch_buffer, seed + rank)
         self._batches = bucket_batches(items, tcfg.batch_size, tcfg.bucket_px)
+
+    def close(self) -> None:
+        """End the workers now (they ignore SIGTERM, see _ignore_stop_signals)."""
+        self._batches.close()
+        shutdown = getattr(self._it, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
 
     def __iter__(self):
         return self

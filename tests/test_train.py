@@ -126,6 +126,25 @@ def test_kill_and_resume_continues_the_step_and_the_schedule(shards, tmp_path):
     one_line_error(r, "cannot change d_model", "--init-from")
 
 
+def test_sigterm_to_the_process_group_checkpoints_and_exits_cleanly(shards, tmp_path):
+    out = str(tmp_path / "run")
+    cmd = [sys.executable, "-m", "cli.fphtr", "train", "--data", shards, "--out", out,
+           "--max-steps", "100000", "--no-progress", *FAST, "num_workers=1",
+           "ckpt_every=100000"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    log = os.path.join(out, "metrics.jsonl")
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and \
+            not (os.path.exists(log) and os.path.getsize(log) > 0):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGTERM)  # trainer and its DataLoader worker alike
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    steps = [m["step"] for m in metrics(out) if m["kind"] == "train"]
+    assert ckpt.load(os.path.join(out, "last.pt"))["step"] == steps[-1] >= 1
+
+
 def test_init_from_extends_the_vocabulary_and_other_vocab_is_refused(trained, tmp_path):
     corpus = tmp_path / "greek.txt"
     corpus.write_text("Ωμέγα straße ΩΩ\næther Ωmega strasse\n" * 30, encoding="utf-8")
