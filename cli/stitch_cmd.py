@@ -5,24 +5,12 @@ Registered by ``cli/synthgen.py`` (``main.add_command(stitch)``); also usable on
 
 from __future__ import annotations
 
-import warnings
 
 import click
 
 from synthtext.errors import UserError
 
-from .common import UsageFailure, _one_line_warning, parse_range, parse_weights
-
-
-class _Command(click.Command):
-    """One-line errors for user mistakes even when invoked outside the ``synthgen`` group."""
-
-    def invoke(self, ctx):
-        warnings.formatwarning = _one_line_warning
-        try:
-            return super().invoke(ctx)
-        except UserError as e:
-            raise UsageFailure(str(e)) from None
+from .common import Command, parse_range, parse_weights, run_kwargs, run_options
 
 
 _RANGES = {"page_lines": int, "body_height": int, "line_spacing": float, "min_gap": float,
@@ -33,7 +21,7 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
             "max_width", "max_height")
 
 
-@click.command(cls=_Command)
+@click.command(cls=Command)
 @click.option("--lines", "lines", required=True, metavar="DIR|MANIFEST",
               help="IAM root (or its lines.txt), a TSV/CSV/JSONL manifest, a folder of "
                    "name.png + name.txt, or WebDataset line shards.")
@@ -52,7 +40,6 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
 @click.option("-n", "--num", "n", type=int, default=1000, show_default=True,
               help="Number of pages (over all splits).")
-@click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--page-lines", help="LOW:HIGH handwritten lines per page (default 3:10).")
 @click.option("--same-document", type=float,
@@ -73,15 +60,7 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 @click.option("--max-height", type=int, help="Page height limit in px (default 3508).")
 @click.option("--augment", default="none", show_default=True,
               help="Augmentation preset (none, light, medium, heavy) or a config file.")
-@click.option("--shard-size", type=int, default=1000, show_default=True)
-@click.option("--image-format", type=click.Choice(["jpg", "png", "webp"]), default="jpg",
-              show_default=True)
-@click.option("--quality", type=int, default=90, show_default=True, help="JPEG/WebP quality.")
-@click.option("--backend", type=click.Choice(["joblib", "dask"]), default="joblib",
-              show_default=True)
-@click.option("--scheduler", help="Dask scheduler address for --backend dask.")
-@click.option("--overwrite", is_flag=True, help="Replace shards made with other parameters.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@run_options
 def stitch(**opts):
     """Stitch handwriting line crops into labelled pages (WebDataset shards)."""
     from stitcher.recipe import stitch_shards
@@ -91,11 +70,7 @@ def stitch(**opts):
     cfg = stitch_config(opts)
     if opts["shard_size"] < 1:
         raise UserError("--shard-size must be at least 1")
-    result = stitch_shards(cfg, opts["out"], opts["n"], shard_size=opts["shard_size"],
-                           image_format=opts["image_format"], quality=opts["quality"],
-                           workers=opts["workers"], backend=opts["backend"],
-                           scheduler=opts["scheduler"], overwrite=opts["overwrite"],
-                           progress=opts["progress"])
+    result = stitch_shards(cfg, opts["out"], opts["n"], **run_kwargs(opts))
     print_summary(result)
     print_inputs(result.manifest["config"]["inputs"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import Group
+from .common import Group, run_kwargs, run_options
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +25,6 @@ def main():
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
 @click.option("-n", "--num", "n", type=int, default=1000, show_default=True,
               help="Number of samples (over all splits).")
-@click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--layout", type=click.Choice(["page", "line"]), default="page", show_default=True)
 @click.option("--length-unit", type=click.Choice(["chars", "words", "lines"]), default="words",
@@ -48,15 +47,7 @@ def main():
 @click.option("--split", "split", help="Held-out splits by corpus region, e.g. train=0.98,validation=0.02")
 @click.option("--augment", default="none", show_default=True,
               help="Augmentation preset (none, light, medium, heavy) or a config file.")
-@click.option("--shard-size", type=int, default=1000, show_default=True)
-@click.option("--image-format", type=click.Choice(["jpg", "png", "webp"]), default="jpg",
-              show_default=True)
-@click.option("--quality", type=int, default=90, show_default=True, help="JPEG/WebP quality.")
-@click.option("--backend", type=click.Choice(["joblib", "dask"]), default="joblib",
-              show_default=True)
-@click.option("--scheduler", help="Dask scheduler address for --backend dask.")
-@click.option("--overwrite", is_flag=True, help="Replace shards made with other parameters.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@run_options
 def render(**opts):
     """Render corpus spans in many fonts into WebDataset shards."""
     from synthtext.generate import render_shards
@@ -64,39 +55,9 @@ def render(**opts):
     from .options import print_summary, render_config
 
     cfg = render_config(opts)
-    result = render_shards(cfg, opts["out"], opts["n"], shard_size=opts["shard_size"],
-                           image_format=opts["image_format"], quality=opts["quality"],
-                           workers=opts["workers"], backend=opts["backend"],
-                           scheduler=opts["scheduler"], overwrite=opts["overwrite"],
-                           progress=opts["progress"])
+    result = render_shards(cfg, opts["out"], opts["n"], **run_kwargs(opts))
     print_summary(result)
 
-
-
-def run_options(f):
-    """Options shared by every command that writes shards."""
-    for opt in reversed([
-        click.option("--workers", type=int, default=1, show_default=True),
-        click.option("--shard-size", type=int, default=1000, show_default=True),
-        click.option("--image-format", type=click.Choice(["jpg", "png", "webp"]),
-                     default="jpg", show_default=True),
-        click.option("--quality", type=int, default=90, show_default=True,
-                     help="JPEG/WebP quality."),
-        click.option("--backend", type=click.Choice(["joblib", "dask"]), default="joblib",
-                     show_default=True),
-        click.option("--scheduler", help="Dask scheduler address for --backend dask."),
-        click.option("--overwrite", is_flag=True,
-                     help="Replace shards made with other parameters."),
-        click.option("--progress/--no-progress", default=True, show_default=True),
-    ]):
-        f = opt(f)
-    return f
-
-
-def run_kwargs(opts: dict) -> dict:
-    keys = ("shard_size", "image_format", "quality", "workers", "backend", "scheduler",
-            "overwrite", "progress")
-    return {k: opts[k] for k in keys}
 
 
 @main.command("augment")
