@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from synthtext.errors import ConfigError as _UserConfigError
+from synthtext.dataset.errors import ConfigError as _UserConfigError
 
 OPS: dict[str, type] = {}
 COMBINATORS: dict[str, type] = {}

@@ -12,7 +12,17 @@ import math
 import cv2
 import numpy as np
 
-from .base import Op, as_quads, check_image, integer, legible, new_seed, register, shape2, uniform
+from .base import (
+    Op,
+    as_quads,
+    check_image,
+    integer,
+    legible,
+    new_seed,
+    register,
+    shape2,
+    uniform,
+)
 from .fields import multiply_field, paper_colour, smooth_noise
 
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .base import Op, check_image, integer, new_seed, register, shape2, text_height, uniform
+from .base import (
+    Op,
+    check_image,
+    integer,
+    new_seed,
+    register,
+    shape2,
+    text_height,
+    uniform,
+)
 from .fields import normal_noise
 
 

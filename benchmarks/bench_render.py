@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from synthtext.config import RenderConfig
-from synthtext.generate import RenderRecipe
-from synthtext.runner import ShardTask, run_shard
+from synthtext.dataset.runner import ShardTask, run_shard
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import RenderRecipe
 
 _WIKI = Path(__file__).resolve().parents[2] / "shared/data/corpora/wikitext-2-raw.test.txt"
 CORPUS = ((str(_WIKI), 1.0),) if _WIKI.exists() else ()  # else the small embedded corpus

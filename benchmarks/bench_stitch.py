@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 
 from stitcher.config import StitchConfig
-from stitcher.recipe import StitchRecipe, _STITCHERS
-from synthtext import runner
-from synthtext.runner import ShardTask, run_shard
+from stitcher.recipe import _STITCHERS, StitchRecipe
+from synthtext.dataset import runner
+from synthtext.dataset.runner import ShardTask, run_shard
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly hex "
          "jolly botanical gardens in distant valleys of amber and fern").split()

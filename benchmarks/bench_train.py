@@ -41,8 +41,8 @@ from model.network import build_model, count_parameters  # noqa: E402
 from model.preprocess import collate, preprocess  # noqa: E402
 from model.sources import resolve  # noqa: E402
 from model.vocab import PAD_ID, Vocab  # noqa: E402
-from synthtext.config import RenderConfig  # noqa: E402
-from synthtext.generate import render_sample  # noqa: E402
+from synthtext.render.config import RenderConfig  # noqa: E402
+from synthtext.render.generate import render_sample  # noqa: E402
 
 _WIKI = Path(__file__).resolve().parents[2] / "shared/data/corpora/wikitext-2-raw.test.txt"
 CORPUS = ((str(_WIKI), 1.0),) if _WIKI.exists() else ()

@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 
 def _invoke_with_one_line_errors(invoke, ctx):

@@ -36,8 +36,8 @@ def fetch(ctx, manifest, dest, only, workers, progress):
     Idempotent and resumable: installed fonts are skipped. A font that fails is reported
     as `font <id>: <cause>` while the rest install; the exit status is 1 if any failed.
     """
-    from synthtext.fontfetch import fetch_fonts
-    from synthtext.fontmanifest import fonts_cache_dir, load_manifest, manifest_arg
+    from synthtext.fonts.fetch import fetch_fonts
+    from synthtext.fonts.manifest import fonts_cache_dir, load_manifest, manifest_arg
 
     m = load_manifest(manifest_arg(manifest))
     cache = fonts_cache_dir(dest)
@@ -66,8 +66,8 @@ def fetch(ctx, manifest, dest, only, workers, progress):
 def list_(manifest, dest, only, installed_only, as_json):
     """Fonts of a manifest: id, family, category (* = cursive), license, installed?,
     coverage of Basic Latin / Latin-1 / Latin Extended-A / Greek."""
-    from synthtext.fontcatalog import format_rows, list_rows
-    from synthtext.fontmanifest import load_manifest, manifest_arg
+    from synthtext.fonts.manifest import load_manifest, manifest_arg
+    from synthtext.fonts.report import format_rows, list_rows
 
     m = load_manifest(manifest_arg(manifest))
     rows = list_rows(m, only, dest)
@@ -95,8 +95,8 @@ def list_(manifest, dest, only, installed_only, as_json):
 def check(corpus, corpus_format, encoding, fonts_arg, top):
     """Per font, the share of the corpus characters it renders; then the characters that
     no font renders, with counts (what render will resample or strip)."""
-    from synthtext.fontcatalog import check_counts, corpus_counts, format_report
-    from synthtext.fonts import FontSet, resolve_fonts
+    from synthtext.fonts.fontset import FontSet, resolve_fonts
+    from synthtext.fonts.report import check_counts, corpus_counts, format_report
 
     counts, name = corpus_counts(corpus, corpus_format, encoding)
     report = check_counts(counts, FontSet(resolve_fonts(fonts_arg)))

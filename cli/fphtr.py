@@ -12,7 +12,7 @@ import json  # noqa: E402
 
 import click  # noqa: E402
 
-from synthtext.errors import UserError  # noqa: E402
+from synthtext.dataset.errors import UserError  # noqa: E402
 
 from .common import Group  # noqa: E402
 
@@ -49,7 +49,8 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
     e.g. lr=3e-4 batch_size=16 ema_decay=0.999 threads=1.
     """
     from model.config import parse_overrides
-    from model.train import TrainOptions, train as run_training
+    from model.train import TrainOptions
+    from model.train import train as run_training
 
     items = parse_overrides(overrides)
     for key, value in (("max_steps", max_steps), ("max_time", max_time), ("augment", augment)):
@@ -109,7 +110,7 @@ def predict(checkpoint, images, beam, as_json, ema, threads):
 
     from model import checkpoint as ckpt
     from model.evaluate import predict_images
-    from synthtext.sample import decode_image
+    from synthtext.dataset.sample import decode_image
 
     for p in images:
         if not os.path.isfile(p):

@@ -11,7 +11,7 @@ import functools
 
 import click
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 from .common import Group, UsageFailure
 
@@ -39,8 +39,8 @@ def _one_line_errors(f):
 @_one_line_errors
 def card(directory, license_, language, pretty_name, repo_id, preview):
     """(Re)write DIRECTORY/README.md, the Hugging Face dataset card, from dataset.json."""
-    from synthtext.card import write_card
-    from synthtext.hub import check_repo_id
+    from synthtext.hub.card import write_card
+    from synthtext.hub.publish import check_repo_id
 
     if repo_id:
         check_repo_id(repo_id)
@@ -63,7 +63,7 @@ def card(directory, license_, language, pretty_name, repo_id, preview):
 def publish(directory, repo_id, private, revision, endpoint, dry_run, files_per_commit):
     """Upload a finished shard DIRECTORY to the Hub as a dataset: shards first, then the
     card and dataset.json (rerun after an interruption to upload only what is missing)."""
-    from synthtext.hub import publish as do_publish
+    from synthtext.hub.publish import publish as do_publish
 
     result = do_publish(directory, repo_id, private=private, revision=revision,
                         endpoint=endpoint, dry_run=dry_run, echo=click.echo,
@@ -85,7 +85,7 @@ def list_cmd(as_json):
     """Known datasets: name, kind, status, samples per split, directory."""
     import json
 
-    from synthtext.catalogue import catalogue_path, entries
+    from synthtext.dataset.catalogue import catalogue_path, entries
 
     rows = entries()
     if as_json:
@@ -110,7 +110,7 @@ def list_cmd(as_json):
 @click.option("--replace", is_flag=True, help="Point an existing name at this directory.")
 def add_cmd(name, directory, replace):
     """Name DIRECTORY (a shard directory with dataset.json) NAME in the catalogue."""
-    from synthtext.catalogue import add
+    from synthtext.dataset.catalogue import add
 
     path = add(name, directory, replace=replace)
     click.echo(f"dataset:{name} -> {path}")
@@ -120,6 +120,6 @@ def add_cmd(name, directory, replace):
 @click.argument("name")
 def remove_cmd(name):
     """Forget NAME (the directory and its files are left alone)."""
-    from synthtext.catalogue import remove
+    from synthtext.dataset.catalogue import remove
 
     click.echo(f"removed dataset:{name} (was {remove(name)}; files untouched)")

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import click
 
-from synthtext.config import RenderConfig
-from synthtext.corpus import parse_corpus_arg
+from synthtext.corpora.corpus import parse_corpus_arg
+from synthtext.render.config import RenderConfig
 
 from .common import parse_range, parse_weights
-
-# Defaults that differ by layout: tight line images want short texts and no page rotation.
-LINE_DEFAULTS = {"length": (2, 12), "font_size": (24, 56), "rotation": {0: 1.0},
-                 "max_skew": 1.0}
 
 _RANGES = {"length": int, "width": int, "height": int, "margin": float, "font_size": int,
            "line_height": int, "line_spacing": float}
@@ -19,7 +15,7 @@ _SCALARS = ("skew", "max_skew", "cursive_ratio")
 
 
 def render_config(opts: dict) -> RenderConfig:
-    kw = dict(LINE_DEFAULTS) if opts["layout"] == "line" else {}
+    kw = {}
     for name, cast in _RANGES.items():
         value = parse_range("--" + name.replace("_", "-"), opts.get(name), cast)
         if value is not None:

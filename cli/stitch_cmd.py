@@ -5,13 +5,11 @@ Registered by ``cli/synthgen.py`` (``main.add_command(stitch)``); also usable on
 
 from __future__ import annotations
 
-
 import click
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 from .common import Command, parse_range, parse_weights, run_kwargs, run_options
-
 
 _RANGES = {"page_lines": int, "body_height": int, "line_spacing": float, "min_gap": float,
            "margin": float, "indent_spaces": int, "ink": int, "paper": int}

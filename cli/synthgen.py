@@ -50,7 +50,7 @@ def main():
 @run_options
 def render(**opts):
     """Render corpus spans in many fonts into WebDataset shards."""
-    from synthtext.generate import render_shards
+    from synthtext.render.generate import render_shards
 
     from .options import print_summary, render_config
 
@@ -69,7 +69,7 @@ def render(**opts):
 @run_options
 def augment_cmd(in_dir, out_dir, preset, seed, **opts):
     """Write an augmented copy of a shard directory (parameters stored per sample)."""
-    from synthtext.augment_shards import augment_shards
+    from synthtext.augmenting.shards import augment_shards
 
     from .options import print_summary
 

@@ -6,7 +6,7 @@ version, and optional category / file / family / license overrides).
     python font_manifests/build_manifest.py --embedded-coverage   # fill embedded.json
 
 Every row's package is fetched once with the code `synthgen fonts fetch` uses
-(synthtext.fontfetch.unpack: pip download / npm pack / apt-get download, never a host name).
+(synthtext.fonts.fetch.unpack: pip download / npm pack / apt-get download, never a host name).
 Then: the font file is picked (pypi: the upright default face listed in the wheel's
 metadata.json; npm: the latin + latin-ext subsets of weight 400, merged and checked glyph by
 glyph as fetch does; debian: the curated file); the license is read from the package
@@ -31,10 +31,17 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from synthtext.charset import coverage_summary, file_sha256, renderable_charset
-from synthtext.fontfetch import FetchError, build_font, unpack
-from synthtext.fontmanifest import (CATEGORIES, HANDWRITING, SCHEMA, license_allowed,
-                                    load_manifest, locate, shipped_manifest)
+from synthtext.fonts.charset import coverage_summary, file_sha256, renderable_charset
+from synthtext.fonts.fetch import FetchError, build_font, unpack
+from synthtext.fonts.manifest import (
+    CATEGORIES,
+    HANDWRITING,
+    SCHEMA,
+    license_allowed,
+    load_manifest,
+    locate,
+    shipped_manifest,
+)
 
 HERE = Path(__file__).resolve().parent
 MIN_BASIC_LATIN = 0.9

@@ -15,7 +15,7 @@ import random
 import numpy as np
 import torch
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 from .config import ModelConfig, TrainConfig, from_json, to_json
 from .network import FPHTR, build_model

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from synthtext.errors import ConfigError
+from synthtext.dataset.errors import ConfigError
 
 PRESETS = ("tiny", "base")
 

@@ -23,8 +23,8 @@ import torch
 import webdataset as wds
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from synthtext.errors import UserError
-from synthtext.sample import Sample
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import Sample
 
 from .preprocess import collate, preprocess
 from .schedule import MixSchedule
@@ -79,7 +79,7 @@ class ToItem:
     """Sample (or raw shard dict) -> item dict; failures are counted and give None."""
 
     def __init__(self, source: str, vocab, mcfg, augment: str = "none", seed: int = 0):
-        from synthtext.augmenting import AugmentOnTheFly
+        from synthtext.augmenting.samples import AugmentOnTheFly
 
         self.source, self.vocab, self.mcfg = source, vocab, mcfg
         self.augment = AugmentOnTheFly(augment, seed) if augment not in ("", "none") else None

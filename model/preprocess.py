@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from synthtext.sample import decode_image
+from synthtext.dataset.sample import decode_image
 
 from .vocab import PAD_ID
 

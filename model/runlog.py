@@ -166,7 +166,7 @@ def _step_of(line: str) -> float:
 def read_metrics(run_dir: str) -> list[dict]:
     path = os.path.join(run_dir, "metrics.jsonl")
     if not os.path.isfile(path):
-        from synthtext.errors import UserError
+        from synthtext.dataset.errors import UserError
 
         raise UserError(f"{run_dir}: no metrics.jsonl (is it a training run directory?)")
     with open(path, encoding="utf-8") as f:

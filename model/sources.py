@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 _WEIGHT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?::(\d+(?:\.\d*)?|\.\d+))?$")
 _NAME = re.compile(r"^([A-Za-z_][\w.-]*)=(.+)$")
@@ -133,7 +133,7 @@ def shard_urls(target: str, opt: str, text: str, for_val: bool) -> list[str]:
 
 
 def _local_paths(target: str, opt: str, text: str, for_val: bool) -> list[str]:
-    from synthtext.shards import expand_shards
+    from synthtext.dataset.shards import expand_shards
 
     if os.path.isdir(target):
         paths = _split_shards(sorted(glob.glob(os.path.join(target, "*.tar"))), for_val)
@@ -282,15 +282,13 @@ def _dataclass_kw(cls, d: dict, kind: str, arg: str, pairs=()) -> dict:
 
 def render_config(arg: str):
     """RenderConfig from a JSON file (``render:`` alone = defaults for line images)."""
-    from cli.options import LINE_DEFAULTS
-    from synthtext.config import RenderConfig
+    from synthtext.render.config import RenderConfig
 
     d = _read_json("render", arg)
     d.setdefault("layout", "line")
     if "rotation" in d:
         d["rotation"] = {int(a): b for a, b in d["rotation"].items()}
-    kw = dict(LINE_DEFAULTS) if d["layout"] == "line" else {}
-    kw.update(_dataclass_kw(RenderConfig, d, "render", arg, pairs=("corpora", "split")))
+    kw = _dataclass_kw(RenderConfig, d, "render", arg, pairs=("corpora", "split"))
     try:
         return RenderConfig(**kw).validate()
     except TypeError as e:
@@ -326,7 +324,7 @@ def _pick_split(names: list[str], split: str, arg: str) -> tuple[str, int]:
 
 
 def open_render(arg: str, split: str, start: int, n: int | None, transform):
-    from synthtext.stream import RenderStream
+    from synthtext.render.stream import RenderStream
 
     cfg = render_config(arg)
     split, offset = _pick_split([s for s, _ in cfg.split], split, arg)

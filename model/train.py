@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 from . import checkpoint as ckpt
 from . import sources

@@ -68,9 +68,9 @@ def write_config(out: Path, name: str, cfg: dict) -> str:
 
 def render_set(out: Path, name: str, cfg: dict, n: int, split: str = "test") -> str:
     """Shards of one held-out region of the corpus (``test`` or ``validation``)."""
-    from synthtext.config import RenderConfig
-    from synthtext.generate import RenderRecipe
-    from synthtext.runner import run
+    from synthtext.dataset.runner import run
+    from synthtext.render.config import RenderConfig
+    from synthtext.render.generate import RenderRecipe
 
     d = out / "data" / name
     if not (d / "dataset.json").exists() or json.loads(

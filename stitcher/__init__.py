@@ -2,7 +2,7 @@
 
 Handwriting pages are scarce; line crops with transcriptions are not. ``synthgen stitch``
 stacks crops into pages with the renderer's sample format (see the README), its shard
-writer, manifest, determinism and resume (:func:`synthtext.runner.run`), so a trainer can
+writer, manifest, determinism and resume (:func:`synthtext.dataset.runner.run`), so a trainer can
 mix stitched and rendered pages freely::
 
     from stitcher import StitchConfig, stitch_shards, stitch_sample
@@ -52,8 +52,8 @@ Speed: a crop is decoded and analysed once per process and kept (alpha zlib-comp
 
 from .config import StitchConfig
 from .index import LineIndex, build_index
+from .recipe import Stitcher, StitchRecipe, stitch_sample, stitch_shards
 from .record import CropRecord
-from .recipe import StitchRecipe, Stitcher, stitch_sample, stitch_shards
 
 __all__ = ["CropRecord", "LineIndex", "StitchConfig", "StitchRecipe", "Stitcher",
            "build_index", "stitch_sample", "stitch_shards"]

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from synthtext.draw import box_quad
+from synthtext.render.draw import box_quad
 
 from .config import StitchConfig
 from .normalise import LineInk

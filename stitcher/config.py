@@ -11,7 +11,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-from synthtext.errors import ConfigError
+from synthtext.dataset.errors import ConfigError
 
 FORMATS = ("auto", "iam", "tsv", "jsonl", "dir", "wds")
 MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact indents

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 from .inputs import Skips, check_image_file, clean_text, decode_text
 from .record import CropRecord

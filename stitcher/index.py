@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthtext.errors import UserError
+from synthtext.dataset.errors import UserError
 
 from .config import StitchConfig
 from .inputs import Skips, decode_text

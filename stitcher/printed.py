@@ -23,8 +23,8 @@ class PrintedLines:
     def _renderer(self, kind: str):
         r = self._renderers.get(kind)
         if r is None:
-            from synthtext.config import RenderConfig
-            from synthtext.render import Renderer
+            from synthtext.render.config import RenderConfig
+            from synthtext.render.renderer import Renderer
 
             length = (1, 5) if kind == "heading" else (3, 8)
             cfg = RenderConfig(layout="line", length=length, font_size=(40, 48),

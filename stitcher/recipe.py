@@ -1,6 +1,6 @@
 """The runner recipe and the per-process page generator of ``synthgen stitch``.
 
-:class:`StitchRecipe` is what :func:`synthtext.runner.run` ships to workers: the config plus
+:class:`StitchRecipe` is what :func:`synthtext.dataset.runner.run` ships to workers: the config plus
 the line index (built once in the parent; its checksum and skip counts go into
 ``dataset.json`` through :meth:`StitchRecipe.config`). :class:`Stitcher` makes page
 ``(split, index)`` from its own random stream ``(seed, split, index, attempt)``; a crop
@@ -20,15 +20,23 @@ from pathlib import Path
 import numpy as np
 
 from synthtext import __version__
-from synthtext.errors import UserError
-from synthtext.generate import split_counts
-from synthtext.manifest import config_digest
-from synthtext.render import split_seed
-from synthtext.runner import RunResult, run
-from synthtext.sample import Line, Sample
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import config_digest
+from synthtext.dataset.runner import RunResult, run
+from synthtext.dataset.sample import Line, Sample
+from synthtext.dataset.seeds import sample_rng, split_counts
 
-from .compose import (HEADING_SCALE, SPACE, blend, fit_body_height, heading_corner,
-                      leading_spaces, line_record, place, sample_page)
+from .compose import (
+    HEADING_SCALE,
+    SPACE,
+    blend,
+    fit_body_height,
+    heading_corner,
+    leading_spaces,
+    line_record,
+    place,
+    sample_page,
+)
 from .config import StitchConfig
 from .index import LineIndex, build_index
 from .normalise import LineInk, at_scale, decode_gray, prepare
@@ -106,7 +114,7 @@ class Stitcher:
         self.ref_body = (cfg.body_height[0] + cfg.body_height[1]) / 2
         self.augment = None
         if cfg.augment != "none":
-            from synthtext.augmenting import load_augment
+            from synthtext.augmenting.samples import load_augment
 
             self.augment = load_augment(cfg.augment)
         self.printed = None
@@ -141,7 +149,7 @@ class Stitcher:
         rejects = Counter({c: 0 for c in REJECT_CAUSES})
         exclude: set[int] = set()
         for attempt in range(MAX_ATTEMPTS):
-            rng = np.random.default_rng([self.cfg.seed, split_seed(split), index, attempt])
+            rng = sample_rng(self.cfg.seed, split, index, attempt)
             try:
                 sample = self._attempt(rng, split, index, frozenset(exclude))
             except _CropFailed as e:
@@ -258,7 +266,7 @@ class Stitcher:
                 for i, s in enumerate(slots) if s["kind"] == "print"],
         }
         if self.augment is not None:
-            from synthtext.augmenting import augment_records
+            from synthtext.augmenting.samples import augment_records
 
             image, records, meta["augment"] = augment_records(self.augment, image, records, rng)
         return Sample(key=f"{split}-{index:09d}", image=image,
@@ -268,7 +276,7 @@ class Stitcher:
 def stitch_shards(cfg: StitchConfig, out: str | Path, n: int, **run_options) -> RunResult:
     """Stitch ``n`` pages (spread over ``cfg.split``) into WebDataset shards in ``out``.
 
-    ``run_options`` go to :func:`synthtext.runner.run` (shard_size, image_format, quality,
+    ``run_options`` go to :func:`synthtext.dataset.runner.run` (shard_size, image_format, quality,
     workers, backend, scheduler, overwrite, progress). The result's manifest holds the
     input summary (checksum, skipped inputs by cause) under ``config.inputs``.
     """

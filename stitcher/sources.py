@@ -15,8 +15,8 @@ import os
 import tarfile
 from pathlib import Path
 
-from synthtext.errors import UserError
-from synthtext.shards import expand_shards
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.shards import expand_shards
 
 from .iam import read_iam
 from .inputs import Skips, check_image_file, clean_text, decode_text, image_problem

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch.utils.data import IterableDataset
 
-from synthtext.stream import _worker_info
+from synthtext.render.stream import _worker_info
 
 from .config import StitchConfig
 from .recipe import StitchRecipe, stitcher_for
@@ -21,7 +21,7 @@ class StitchStream(IterableDataset):
     Indices ``start, start+1, ...`` (endless when ``n`` is None) are dealt round-robin to
     DataLoader workers, so no two workers stitch the same page; page ``i`` is identical to
     page ``i`` of ``synthgen stitch`` with the same config. ``transform`` maps each
-    :class:`~synthtext.sample.Sample` to what the loader should yield.
+    :class:`~synthtext.dataset.sample.Sample` to what the loader should yield.
     """
 
     def __init__(self, config: StitchConfig | StitchRecipe, split: str = "train",
@@ -30,7 +30,7 @@ class StitchStream(IterableDataset):
         self.recipe = config if isinstance(config, StitchRecipe) else StitchRecipe.create(config)
         self.split, self.n, self.start, self.transform = split, n, start, transform
         if len(self.recipe.index.pool(split)) == 0:
-            from synthtext.errors import UserError
+            from synthtext.dataset.errors import UserError
 
             raise UserError(f"split {split!r}: the line index has no crops of that split")
 

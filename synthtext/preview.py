@@ -8,11 +8,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .augmenting import augment_sample, load_augment
-from .errors import UserError
-from .remote import is_remote
-from .sample import Sample
-from .shards import expand_shards, iter_samples
+from synthtext.augmenting.samples import augment_sample, load_augment
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import Sample
+from synthtext.dataset.shards import expand_shards, iter_samples
+from synthtext.dataset.urls import is_remote
 
 
 def load_samples(source: str, n: int) -> list[Sample]:

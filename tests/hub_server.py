@@ -18,7 +18,11 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import (
+    BaseHTTPRequestHandler,
+    SimpleHTTPRequestHandler,
+    ThreadingHTTPServer,
+)
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
@@ -450,8 +454,8 @@ def isolate_hub(monkeypatch, tmp_path, hub: FakeHub | None = None) -> None:
 
 def render_small(out, n: int = 10, shard_size: int = 3, **cfg):
     """A small line-image shard directory with train and validation splits (~0.5 s)."""
-    from synthtext.config import RenderConfig
-    from synthtext.generate import render_shards
+    from synthtext.render.config import RenderConfig
+    from synthtext.render.generate import render_shards
 
     base = dict(layout="line", length=(2, 6), font_size=(20, 32), line_height=(40, 50),
                 rotation={0: 1.0}, split=(("train", 0.7), ("validation", 0.3)))

@@ -8,11 +8,11 @@ from click.testing import CliRunner
 
 import augment
 from cli.synthgen import main
-from synthtext.augmenting import AugmentOnTheFly
-from synthtext.config import RenderConfig
-from synthtext.generate import render_shards
-from synthtext.sample import Sample, check_sample
-from synthtext.shards import iter_samples
+from synthtext.augmenting.samples import AugmentOnTheFly
+from synthtext.dataset.sample import Sample, check_sample
+from synthtext.dataset.shards import iter_samples
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import render_shards
 
 CFG = RenderConfig(width=(300, 420), height=(300, 420), font_size=(14, 22), length=(5, 40))
 OPTS = dict(shard_size=4, progress=False)
@@ -72,7 +72,7 @@ def test_preview_writes_a_contact_sheet(tmp_path):
 
 
 def test_on_the_fly_augmentation_is_fresh_each_call_and_picklable():
-    from synthtext.generate import render_sample
+    from synthtext.render.generate import render_sample
 
     s = render_sample(CFG, 0)
     fn = pickle.loads(pickle.dumps(AugmentOnTheFly("medium", seed=1)))

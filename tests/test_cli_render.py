@@ -61,7 +61,7 @@ def test_bad_corpus_weight(tmp_path):
 
 
 def test_corrupt_font_is_skipped_with_a_warning_and_all_corrupt_is_an_error(tmp_path):
-    from synthtext.fonts import embedded_fonts
+    from synthtext.fonts.fontset import embedded_fonts
 
     fonts = tmp_path / "fonts"
     fonts.mkdir()

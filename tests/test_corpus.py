@@ -7,9 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import synthtext.corpus_index as corpus_index
-from synthtext.corpus import Corpus, CorpusMix, Span, detect_format, parse_corpus_arg
-from synthtext.errors import ConfigError, CorpusError, UserError
+import synthtext.corpora.index as corpus_index
+from synthtext.corpora.corpus import (
+    Corpus,
+    CorpusMix,
+    Span,
+    detect_format,
+    parse_corpus_arg,
+)
+from synthtext.dataset.errors import ConfigError, CorpusError, UserError
 
 # WikiText markup, and tokenizer spacing that natural text never has (" .5" is fine)
 MARKUP = re.compile(r"@[-,.]@|<unk>| [,;%)]| \.(?!\d)| 's\b| n't\b|\( ")

@@ -9,12 +9,22 @@ import pytest
 from fontTools.ttLib import TTCollection, TTFont
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 
-import synthtext.charset as charset_mod
-from synthtext.charset import (brotli_available, coverage_summary, file_sha256,
-                               renderable_charset)
-from synthtext.errors import FontError, UserError
-from synthtext.fonts import (FontSet, FontSpec, embedded_fonts, fonts_from_dir,
-                             fonts_from_manifest, resolve_fonts)
+import synthtext.fonts.charset as charset_mod
+from synthtext.dataset.errors import FontError, UserError
+from synthtext.fonts.charset import (
+    brotli_available,
+    coverage_summary,
+    file_sha256,
+    renderable_charset,
+)
+from synthtext.fonts.fontset import (
+    FontSet,
+    FontSpec,
+    embedded_fonts,
+    fonts_from_dir,
+    fonts_from_manifest,
+    resolve_fonts,
+)
 
 ASCII = {chr(c) for c in range(0x20, 0x7F)}
 BAHT, SARA_E, SARA_AE = "\u0e3f", "\u0e40", "\u0e41"

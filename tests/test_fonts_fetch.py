@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli.fonts_cmd import fonts
-from synthtext.fontmanifest import load_manifest, shipped_manifest
-from synthtext.fonts import FontSet, resolve_fonts
-from synthtext.glyphs import ShapedFont
+from synthtext.fonts.fontset import FontSet, resolve_fonts
+from synthtext.fonts.manifest import load_manifest, shipped_manifest
+from synthtext.render.glyphs import ShapedFont
 
 # One small font per kind, named by package so a rebuilt manifest keeps the test meaningful.
 PACKAGES = {"pypi": "fontpkg-zeyada", "npm": "@fontsource/caveat-brush",

@@ -13,17 +13,29 @@ from click.testing import CliRunner
 from fontTools.subset import Options, Subsetter
 from fontTools.ttLib import TTFont
 
-import synthtext.fontfetch as fontfetch
-import synthtext.fonts as fonts_mod
+import synthtext.fonts.fetch as fontfetch
+import synthtext.fonts.fontset as fonts_mod
 from cli.fonts_cmd import fonts
-from synthtext.charset import coverage_summary, file_sha256, renderable_charset
-from synthtext.errors import FontError
-from synthtext.fontfetch import fetch_fonts
-from synthtext.fontmanifest import (CATEGORIES, SHIPPED, is_handwriting, license_allowed,
-                                    load_manifest, locate, shipped_manifest)
-from synthtext.fontmerge import check_merged, merge_subsets
-from synthtext.fonts import FontSet, embedded_fonts, fonts_from_manifest, resolve_fonts
-from synthtext.glyphs import ShapedFont
+from synthtext.dataset.errors import FontError
+from synthtext.fonts.charset import coverage_summary, file_sha256, renderable_charset
+from synthtext.fonts.fetch import fetch_fonts
+from synthtext.fonts.fontset import (
+    FontSet,
+    embedded_fonts,
+    fonts_from_manifest,
+    resolve_fonts,
+)
+from synthtext.fonts.manifest import (
+    CATEGORIES,
+    SHIPPED,
+    is_handwriting,
+    license_allowed,
+    load_manifest,
+    locate,
+    shipped_manifest,
+)
+from synthtext.fonts.merge import check_merged, merge_subsets
+from synthtext.render.glyphs import ShapedFont
 
 HOST_HINTS = ("://", "pypi.org", "npmjs", "debian.org", "registry.", "files.pythonhosted")
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from hub_server import render_small
 
 from cli.hub_cmd import card as card_cmd
-from hub_server import render_small
-from synthtext.card import build_card, card_options, size_category, write_card
-from synthtext.errors import UserError
-from synthtext.manifest import read_manifest, write_json_atomic
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import read_manifest, write_json_atomic
+from synthtext.hub.card import build_card, card_options, size_category, write_card
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_wikitext_corpus_means_cc_by_sa(tmp_path, wikitext_file):
 
 
 def test_augmented_copy_lists_its_inputs_corpora_and_fonts(shards, tmp_path):
-    from synthtext.augment_shards import augment_shards
+    from synthtext.augmenting.shards import augment_shards
 
     aug = tmp_path / "aug"
     augment_shards(shards, aug, "light", progress=False)

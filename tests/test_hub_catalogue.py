@@ -4,11 +4,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hub_server import render_small
 
 from cli.hub_cmd import datasets
-from hub_server import render_small
-from synthtext import catalogue
-from synthtext.errors import UserError
+from synthtext.dataset import catalogue
+from synthtext.dataset.errors import UserError
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import shutil
 import pytest
 import yaml
 from click.testing import CliRunner
+from hub_server import FakeHub, isolate_hub, render_small
 
 from cli.hub_cmd import publish as publish_cmd
-from hub_server import FakeHub, isolate_hub, render_small
-from synthtext.errors import UserError
-from synthtext.hub import publish
-from synthtext.manifest import read_manifest, write_json_atomic
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import read_manifest, write_json_atomic
+from synthtext.hub.publish import publish
 
 FINAL = {"README.md", "dataset.json", "assets/preview.png"}
 

@@ -4,18 +4,17 @@ from itertools import islice
 
 import pytest
 from click.testing import CliRunner
-
 from hub_server import FakeHub, isolate_hub, render_small, serve_directory
-from synthtext import catalogue
-from synthtext.errors import UserError
-from synthtext.hub import publish
-from synthtext.sample import Sample
-from synthtext.shards import expand_shards, iter_samples
 
+from synthtext.dataset import catalogue
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import Sample
+from synthtext.dataset.shards import expand_shards, iter_samples
+from synthtext.hub.publish import publish
 
 # synthtext/preview.py's load_samples keeps only paths that exist on disk, so `synthgen
 # preview URL` fails until it reads `if is_remote(p) or Path(p).exists()` (is_remote from
-# synthtext.remote). Strict: these start failing as XPASS once that line lands; drop the mark.
+# synthtext.dataset.urls). Strict: these start failing as XPASS once that line lands; drop the mark.
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +125,7 @@ def test_webdataset_opens_hf_urls_once_registered(shards, hub, monkeypatch):
 
     import webdataset as wds
 
-    from synthtext.remote import register_webdataset
+    from synthtext.dataset.urls import register_webdataset
 
     schemes = importlib.import_module("webdataset.gopen").gopen_schemes
     monkeypatch.setitem(schemes, "hf", schemes["hf"])  # restored after the test

@@ -10,14 +10,20 @@ import torch
 
 from model import checkpoint as ckpt
 from model.config import ModelConfig, TrainConfig, parse_duration, preset, resolve
-from model.decode import (Cache, beam_search, greedy, incremental_logits, is_repeating,
-                          symbol_caps)
+from model.decode import (
+    Cache,
+    beam_search,
+    greedy,
+    incremental_logits,
+    is_repeating,
+    symbol_caps,
+)
 from model.metrics import Metrics, cer, wer
 from model.network import build_model, position_2d
 from model.preprocess import collate, load_image, preprocess
 from model.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
-from synthtext.errors import UserError
-from synthtext.sample import Sample
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import Sample
 
 TAGS = ("<math>", "</math>")
 

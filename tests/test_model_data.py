@@ -18,9 +18,9 @@ from model import sources
 from model.config import ModelConfig, TrainConfig
 from model.schedule import LRSchedule, MixSchedule
 from model.vocab import Vocab
-from synthtext.config import RenderConfig
-from synthtext.errors import UserError
-from synthtext.generate import render_shards
+from synthtext.dataset.errors import UserError
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import render_shards
 
 CFG = ModelConfig(stem_width=8, widths=(8, 16, 16, 32), d_model=32, num_layers=1, dim_ff=64,
                   max_width=256)

@@ -4,11 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from synthtext.config import RenderConfig
-from synthtext.errors import UserError
-from synthtext.generate import render_sample
-from synthtext.render import Renderer
-from synthtext.sample import check_sample
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import check_sample
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import render_sample
+from synthtext.render.renderer import Renderer
 
 SMALL = dict(width=(360, 560), height=(360, 640), font_size=(14, 26))
 
@@ -134,7 +134,7 @@ def test_nothing_is_clipped_on_tiny_canvases():
 def test_render_stream_in_a_dataloader_deals_distinct_indices():
     import torch
 
-    from synthtext.stream import RenderStream
+    from synthtext.render.stream import RenderStream
 
     cfg = RenderConfig(layout="line", length=(2, 5), rotation={0: 1.0})
     stream = RenderStream(cfg, n=12, transform=lambda s: (s.meta["index"], s.text))

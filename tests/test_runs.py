@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from synthtext.config import RenderConfig
-from synthtext.errors import UserError
-from synthtext.generate import render_shards, split_counts
-from synthtext.sample import check_sample
-from synthtext.shards import iter_samples
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import check_sample
+from synthtext.dataset.seeds import split_counts
+from synthtext.dataset.shards import iter_samples
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import render_shards
 
 LINE = RenderConfig(layout="line", length=(2, 8), font_size=(20, 40), line_height=(40, 60),
                     rotation={0: 1.0})
@@ -115,7 +116,7 @@ def test_held_out_split_never_shares_text_with_train(tmp_path, wikitext_file):
         ranges[meta["split"]].append((meta["corpus"]["byte_start"], meta["corpus"]["byte_end"]))
     assert sorted(p.name for p in tmp_path.glob("*.tar"))[0].startswith("train-")
     assert any(p.name.startswith("validation-") for p in tmp_path.glob("*.tar"))
-    from synthtext.corpus import Corpus
+    from synthtext.corpora.corpus import Corpus
 
     c = Corpus(wikitext_file)
     c.split_regions({"train": 0.8, "validation": 0.2})

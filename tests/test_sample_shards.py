@@ -7,8 +7,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from synthtext.sample import Line, Sample, check_sample
-from synthtext.shards import ShardWriter, iter_samples, iter_tar_samples
+from synthtext.dataset.sample import Line, Sample, check_sample
+from synthtext.dataset.shards import ShardWriter, iter_samples, iter_tar_samples
 
 
 def make_sample(key="train-000000001", text_lines=("Hello world", "  indented")):

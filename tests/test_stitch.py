@@ -7,14 +7,20 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import shared_file
-from stitcher import StitchConfig, StitchRecipe, build_index, stitch_sample, stitch_shards
+from test_stitch_fixtures import write_iam, write_tsv
+
+from stitcher import (
+    StitchConfig,
+    StitchRecipe,
+    build_index,
+    stitch_sample,
+    stitch_shards,
+)
 from stitcher.compose import SPACE
 from stitcher.iam import image_path, parse_lines_txt_row
-from synthtext.sample import Sample, check_sample
-from synthtext.shards import iter_samples
-from test_stitch_fixtures import write_iam, write_tsv
+from synthtext.dataset.sample import Sample, check_sample
+from synthtext.dataset.shards import iter_samples
 
 OPTS = dict(shard_size=5, image_format="png", progress=False)
 
@@ -198,7 +204,7 @@ def test_a_changed_input_is_refused_on_resume(tmp_path):
     stitch_shards(cfg, tmp_path / "o", 4, **OPTS)
     rows = path.read_text().splitlines()
     path.write_text("\n".join(rows[:-1]) + "\n")
-    from synthtext.errors import UserError
+    from synthtext.dataset.errors import UserError
 
     with pytest.raises(UserError, match="other parameters"):
         stitch_shards(cfg, tmp_path / "o", 4, **OPTS)

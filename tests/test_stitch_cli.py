@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_stitch_fixtures import crop_image, write_iam, write_tsv, write_wds
 
 from cli.stitch_cmd import stitch
 from stitcher import StitchConfig, build_index
-from synthtext.sample import check_sample
-from synthtext.shards import iter_samples
-from test_stitch_fixtures import crop_image, write_iam, write_tsv, write_wds
+from synthtext.dataset.sample import check_sample
+from synthtext.dataset.shards import iter_samples
 
 FAST = ["--no-progress", "--shard-size", "4", "--page-lines", "2:4"]
 

@@ -102,7 +102,7 @@ def write_iam(root: Path, seed: int = 0, skip_image: str | None = "a01-003-01") 
 
 def write_wds(path: Path, n: int, seed: int = 0) -> dict:
     """A WebDataset tar of line samples (png + txt + json with writer)."""
-    from synthtext.shards import ShardWriter
+    from synthtext.dataset.shards import ShardWriter
 
     rng = np.random.default_rng(seed)
     info = {}

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from cli.fphtr import main
 from model import checkpoint as ckpt
-from synthtext.config import RenderConfig
-from synthtext.generate import render_shards
-from synthtext.shards import iter_samples
-from synthtext.sample import Sample
+from synthtext.dataset.sample import Sample
+from synthtext.dataset.shards import iter_samples
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import render_shards
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["stem_width=8", "widths=[8,16,16,32]", "d_model=32", "num_layers=1", "dim_ff=64",

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from synthtext.wikitext import detokenize, heading_text
+from synthtext.corpora.wikitext import detokenize, heading_text
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -3,7 +3,7 @@
 Byte-identical output needs fixed member metadata (mtime, owner, mode) and a fixed member
 order; ``webdataset.TarWriter`` stamps the current time, so we write the tar ourselves.
 Reading goes through plain ``tarfile`` so that any tar produced by webdataset tools works;
-remote shards (http(s), ``hf://``) are streamed, see :mod:`synthtext.remote`.
+remote shards (http(s), ``hf://``) are streamed, see :mod:`synthtext.dataset.urls`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .remote import expand_remote, is_remote, open_stream
+from synthtext.dataset.urls import expand_remote, is_remote, open_stream
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z: a fixed, plausible timestamp for every member
 _ORDER = {"jpg": 0, "png": 0, "webp": 0, "txt": 1, "json": 2}
@@ -142,10 +142,10 @@ def _group_members(tar: tarfile.TarFile, url: str) -> Iterator[dict[str, Any]]:
 def expand_shards(spec: str | os.PathLike) -> list[str]:
     """Shard list from a directory, a glob or a ``{000..009}`` brace pattern; also
     http(s) URLs, ``hf://datasets/ORG/NAME[@REV][/GLOB]`` and ``dataset:NAME[/GLOB]``
-    (a name from the local catalogue, see :mod:`synthtext.catalogue`)."""
+    (a name from the local catalogue, see :mod:`synthtext.dataset.catalogue`)."""
     spec = str(spec)
     if spec.startswith(DATASET_PREFIX):
-        from .catalogue import resolve_spec
+        from synthtext.dataset.catalogue import resolve_spec
 
         return expand_shards(resolve_spec(spec))
     if is_remote(spec):

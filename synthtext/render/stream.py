@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from torch.utils.data import IterableDataset, get_worker_info
 
-from .config import RenderConfig
-from .generate import _renderer
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import _renderer
 
 
 class RenderStream(IterableDataset):
@@ -16,7 +16,7 @@ class RenderStream(IterableDataset):
 
     Indices ``start, start+1, ...`` (endless when ``n`` is None) are dealt round-robin to
     DataLoader workers, so no two workers render the same sample. ``transform`` maps each
-    :class:`~synthtext.sample.Sample` to what the loader should yield.
+    :class:`~synthtext.dataset.sample.Sample` to what the loader should yield.
     """
 
     def __init__(self, cfg: RenderConfig, split: str = "train", n: int | None = None,

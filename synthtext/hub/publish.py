@@ -20,10 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .card import PREVIEW, README, build_card, card_options, complete_manifest, write_card
-from .errors import UserError
-from .manifest import MANIFEST
-from .shards import sha256_file
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import MANIFEST
+from synthtext.dataset.shards import sha256_file
+from synthtext.hub.card import (
+    PREVIEW,
+    README,
+    build_card,
+    card_options,
+    complete_manifest,
+    write_card,
+)
 
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 FILES_PER_COMMIT = 50

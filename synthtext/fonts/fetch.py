@@ -39,10 +39,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthtext.charset import file_sha256
-from synthtext.fontmanifest import (cache_path, installed_name, locate, write_atomic,
-                                    write_record)
-from synthtext.fontmerge import MergeError, is_web_font, merge_subsets, sfnt_bytes
+from synthtext.fonts.charset import file_sha256
+from synthtext.fonts.manifest import (
+    cache_path,
+    installed_name,
+    locate,
+    write_atomic,
+    write_record,
+)
+from synthtext.fonts.merge import MergeError, is_web_font, merge_subsets, sfnt_bytes
 
 CLIENT_TIMEOUT_S = 300
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|(?<=resolving )'[^']+'|(?<=host=)'[^']+'"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import RenderConfig
+from synthtext.render.config import RenderConfig
 
 _BREAK_AFTER = re.compile(r"[-,)\]/]")  # where an over-long word may be broken across lines
 

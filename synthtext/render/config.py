@@ -10,12 +10,21 @@ import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .errors import ConfigError
+from synthtext.dataset.errors import ConfigError
 
 LAYOUTS = ("page", "line")
 UNITS = ("chars", "words", "lines")
 MISSING = ("resample", "strip", "error")
 ALIGNS = ("left", "center", "right", "justify")
+
+# Defaults that differ by layout: tight line images want short texts and no page rotation.
+# A field left at None takes its layout's default, so ``RenderConfig(layout="line")`` is
+# exactly ``synthgen render --layout line``.
+LAYOUT_DEFAULTS = {
+    "page": {"length": (1, 250), "font_size": (20, 44),
+             "rotation": {0: 0.94, 90: 0.02, 180: 0.02, 270: 0.02}, "max_skew": 2.0},
+    "line": {"length": (2, 12), "font_size": (24, 56), "rotation": {0: 1.0}, "max_skew": 1.0},
+}
 
 
 def embedded_corpus_path() -> str:
@@ -31,12 +40,12 @@ class RenderConfig:
     seed: int = 0
     layout: str = "page"
     length_unit: str = "words"
-    length: tuple[int, int] = (1, 250)  # in length_unit
+    length: tuple[int, int] | None = None  # in length_unit; None = the layout's default
     length_dist: str = "uniform"  # or "loguniform" (more short texts)
     width: tuple[int, int] = (768, 1280)
     height: tuple[int, int] = (768, 1400)
     margin: tuple[float, float] = (0.02, 0.10)  # fraction of the shorter side, per side
-    font_size: tuple[int, int] = (20, 44)  # px
+    font_size: tuple[int, int] | None = None  # px; None = the layout's default
     line_height: tuple[int, int] = (48, 80)  # line layout: image height in px
     line_spacing: tuple[float, float] = (1.0, 1.5)  # pitch / (ascent + descent)
     block_width: tuple[float, float] = (0.5, 1.0)  # text block width / available width
@@ -49,13 +58,20 @@ class RenderConfig:
     first_line_indent: float = 0.4  # P(first lines of paragraphs are indented)
     paragraph_indent: float = 0.1  # P(a paragraph is indented as a whole)
     indent_spaces: tuple[int, int] = (2, 6)
-    rotation: dict = field(default_factory=lambda: {0: 0.94, 90: 0.02, 180: 0.02, 270: 0.02})
+    rotation: dict | None = None  # degrees -> weight; None = the layout's default
     skew: float = 0.3  # P(small skew)
-    max_skew: float = 2.0  # degrees
+    max_skew: float | None = None  # degrees; None = the layout's default
     cursive_ratio: float = 0.5
     missing_glyphs: str = "resample"
     split: tuple[tuple[str, float], ...] = ()  # e.g. (("train", 0.98), ("validation", 0.02))
     augment: str = "none"
+
+    def __post_init__(self) -> None:
+        """Fill the fields left at None with the defaults of ``layout`` (unknown layouts
+        are reported by :meth:`validate`)."""
+        for name, value in LAYOUT_DEFAULTS.get(self.layout, LAYOUT_DEFAULTS["page"]).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)

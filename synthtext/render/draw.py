@@ -1,7 +1,7 @@
 """Draw laid-out lines: measure ink boxes, draw whole lines into an ink mask, compose a page.
 
 Each line is shaped as a whole (kerning and ligatures intact) and composed from cached glyph
-bitmaps (see :mod:`synthtext.glyphs`); only justified lines are shaped word by word, because
+bitmaps (see :mod:`synthtext.render.glyphs`); only justified lines are shaped word by word, because
 their gaps are stretched. Line and word boxes are the union of the glyph bitmaps actually
 drawn, descenders and swashes included, so nothing is clipped and no ink is unboxed.
 """
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from .glyphs import Run, SizedFont
-from .layout import LayoutLine
+
+from synthtext.render.glyphs import Run, SizedFont
+from synthtext.render.layout import LayoutLine
 
 PAD = 2  # px of empty border around the ink mask, so antialiasing is never cut
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .errors import ConfigError
-from .sample import Line, Sample
+from synthtext.dataset.errors import ConfigError
+from synthtext.dataset.sample import Line, Sample
 
 
 def load_augment(spec: str):

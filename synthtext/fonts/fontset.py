@@ -19,10 +19,18 @@ from typing import Iterable
 import numpy as np
 from PIL import ImageFont
 
-from synthtext.charset import brotli_available, file_sha256, renderable_charset
-from synthtext.errors import FontError
-from synthtext.fontmanifest import (CATEGORIES, SCHEMA, SELECTIONS, SHIPPED,  # noqa: F401
-                                    fonts_cache_dir, load_manifest, locate, shipped_manifest)
+from synthtext.dataset.errors import FontError
+from synthtext.fonts.charset import brotli_available, file_sha256, renderable_charset
+from synthtext.fonts.manifest import (  # noqa: F401
+    CATEGORIES,
+    SCHEMA,
+    SELECTIONS,
+    SHIPPED,
+    fonts_cache_dir,
+    load_manifest,
+    locate,
+    shipped_manifest,
+)
 
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
 FONT_CACHE_SIZE = 512

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthtext.fontmanifest import COVERAGE_KEYS, Manifest, fonts_cache_dir, locate
-from synthtext.fonts import FontSet, FontSpec
+from synthtext.fonts.fontset import FontSet, FontSpec
+from synthtext.fonts.manifest import COVERAGE_KEYS, Manifest, fonts_cache_dir, locate
 
 COVERAGE_LABELS = {"basic_latin": "ascii", "latin1_supplement": "latin1",
                    "latin_extended_a": "latinA", "greek": "greek"}
@@ -110,7 +110,7 @@ def format_report(report: CheckReport, corpus: str, top: int | None = None) -> s
 
 def corpus_counts(path, fmt: str = "auto", encoding: str = "utf-8") -> tuple[Counter, str]:
     """The character histogram of a corpus as render sees it (WikiText cleaned)."""
-    from synthtext.corpus import Corpus
+    from synthtext.corpora.corpus import Corpus
 
     corpus = Corpus(path, format=fmt, encoding=encoding)
     try:

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .manifest import MANIFEST, read_manifest
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import MANIFEST, read_manifest
 
 README = "README.md"
 PREVIEW = "assets/preview.png"
@@ -132,7 +132,7 @@ def _front_matter(m: dict, lic: str, language: str, name: str) -> str:
 def _preview_png(out, m: dict) -> bytes | None:
     import cv2
 
-    from .preview import preview_sheet
+    from synthtext.preview import preview_sheet
 
     n = min(12, m["stats"]["samples"])
     if n == 0:
@@ -192,7 +192,7 @@ def _made(m: dict, src: dict) -> list[str]:
 def _corpus_license(c: dict) -> str:
     if c.get("format") == "wikitext":
         return "CC BY-SA 4.0 (WikiText)"
-    from .config import embedded_corpus_path
+    from synthtext.render.config import embedded_corpus_path
 
     embedded = hashlib.sha256(Path(embedded_corpus_path()).read_bytes()).hexdigest()
     return "Apache-2.0 (synthgen sample text)" if c.get("sha256") == embedded else "see source"
@@ -283,7 +283,7 @@ def _loading(m: dict, repo_id: str | None, dirname: str) -> list[str]:
             "```\n", "With webdataset (streaming):\n", "```python", "import webdataset as wds", "",
             f'ds = wds.WebDataset("{base}/{braces}", shardshuffle=False).decode("l")',
             "```\n", "With synthgen (streams `hf://`, http(s) and local shards):\n",
-            "```python", "from synthtext.sample import Sample",
-            "from synthtext.shards import iter_samples", "",
+            "```python", "from synthtext.dataset.sample import Sample",
+            "from synthtext.dataset.shards import iter_samples", "",
             f'for d in iter_samples("{ours}"):',
             "    s = Sample.from_wds(d)  # s.image, s.text, s.lines (quads), s.meta", "```\n"]

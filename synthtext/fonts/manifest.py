@@ -30,8 +30,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthtext.charset import coverage_summary, default_cache_dir, file_sha256
-from synthtext.errors import FontError
+from synthtext.dataset.errors import FontError
+from synthtext.fonts.charset import coverage_summary, default_cache_dir, file_sha256
 
 SCHEMA = "synthgen.fonts/1"
 CATEGORIES = ("serif", "sans", "mono", "display", "handwriting", "script")

@@ -9,23 +9,42 @@ sample's ``rejects``.
 from __future__ import annotations
 
 import math
-import zlib
 from collections import Counter
 
 import numpy as np
 
-from . import __version__
-from .config import RenderConfig
-from .corpus import Corpus, CorpusMix
-from .draw import (PAD, Measure, paper_with_ink, draw_mask, place_lines, rot90_page, rotate_mask,
-                   rotated_size, transform_lines, affine_fn, block_box)
-from .augmenting import augment_records, load_augment
-from .errors import UserError
-from .fonts import FontSet, resolve_fonts
-from .glyphs import ShapedFont, SizedFont
-from .layout import (LayoutLine, lines_that_fit, relative_indents, sample_line, sample_page,
-                     sample_paragraphs, trim_to_length, wrap)
-from .sample import Line, Sample
+from synthtext import __version__
+from synthtext.augmenting.samples import augment_records, load_augment
+from synthtext.corpora.corpus import Corpus, CorpusMix
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import Line, Sample
+from synthtext.dataset.seeds import sample_rng
+from synthtext.fonts.fontset import FontSet, resolve_fonts
+from synthtext.render.config import RenderConfig
+from synthtext.render.draw import (
+    PAD,
+    Measure,
+    affine_fn,
+    block_box,
+    draw_mask,
+    paper_with_ink,
+    place_lines,
+    rot90_page,
+    rotate_mask,
+    rotated_size,
+    transform_lines,
+)
+from synthtext.render.glyphs import ShapedFont, SizedFont
+from synthtext.render.layout import (
+    LayoutLine,
+    lines_that_fit,
+    relative_indents,
+    sample_line,
+    sample_page,
+    sample_paragraphs,
+    trim_to_length,
+    wrap,
+)
 
 MAX_ATTEMPTS = 50
 LINE_MAX_WIDTH = 4096  # px: a single-line image never grows wider
@@ -37,10 +56,6 @@ class Reject(Exception):
     def __init__(self, cause: str):
         super().__init__(cause)
         self.cause = cause
-
-
-def split_seed(split: str) -> int:
-    return zlib.crc32(split.encode("utf-8"))
 
 
 def open_corpora(cfg: RenderConfig) -> CorpusMix:
@@ -75,7 +90,7 @@ class Renderer:
     def sample(self, split: str, index: int) -> Sample:
         rejects: Counter = Counter()
         for attempt in range(MAX_ATTEMPTS):
-            rng = np.random.default_rng([self.cfg.seed, split_seed(split), index, attempt])
+            rng = sample_rng(self.cfg.seed, split, index, attempt)
             try:
                 sample = self._attempt(rng, split, index)
             except Reject as r:

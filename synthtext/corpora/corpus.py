@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synthtext.errors import ConfigError, CorpusError
-from synthtext.corpus_index import _CONTINUES, _HDR, _HEADING, _MAGIC, _VERSION, _Scan
-from synthtext.wikitext import detokenize, heading_text
+from synthtext.corpora.index import _CONTINUES, _HDR, _HEADING, _MAGIC, _VERSION, _Scan
+from synthtext.corpora.wikitext import detokenize, heading_text
+from synthtext.dataset.errors import ConfigError, CorpusError
 
 FORMATS = ("wikitext", "text", "lines")
 _DETECT_BYTES = 1 << 20

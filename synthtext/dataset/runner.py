@@ -2,7 +2,7 @@
 
 A *recipe* is a small picklable object with ``config() -> dict`` (everything that decides
 the output bytes) and ``build() -> generator`` where ``generator.sample(split, index)``
-returns a :class:`~synthtext.sample.Sample` that depends only on (seed, split, index).
+returns a :class:`~synthtext.dataset.sample.Sample` that depends only on (seed, split, index).
 Each task renders one whole shard, so any worker count or backend gives the same bytes.
 """
 
@@ -15,12 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import __version__
-from .catalogue import register_run
-from .errors import UserError
-from .manifest import (MANIFEST, STATE_DIR, config_digest, finalise_manifest, new_manifest, read_manifest,
-                       shard_stats_path, write_json_atomic)
-from .shards import ShardWriter, shard_name
+from synthtext import __version__
+from synthtext.dataset.catalogue import register_run
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import (
+    MANIFEST,
+    STATE_DIR,
+    config_digest,
+    finalise_manifest,
+    new_manifest,
+    read_manifest,
+    shard_stats_path,
+    write_json_atomic,
+)
+from synthtext.dataset.shards import ShardWriter, shard_name
 
 _BUILT: dict[str, Any] = {}  # per-process cache: recipe config digest -> built generator
 

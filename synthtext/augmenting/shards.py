@@ -11,15 +11,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .augmenting import augment_sample, load_augment
-from .errors import UserError
-from .manifest import read_manifest
-from .render import split_seed
-from .runner import RunResult, run
-from .sample import Sample
-from .shards import iter_tar_samples, shard_name
+from synthtext.augmenting.samples import augment_sample, load_augment
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import read_manifest
+from synthtext.dataset.runner import RunResult, run
+from synthtext.dataset.sample import Sample
+from synthtext.dataset.seeds import sample_rng
+from synthtext.dataset.shards import iter_tar_samples, shard_name
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ class _Augmenter:
         except (ValueError, KeyError) as e:
             raise UserError(f"{d.get('__url__')}: sample {d.get('__key__')} is not in the "
                             f"synthgen sample format ({e})") from None
-        rng = np.random.default_rng([self.r.seed, split_seed(split), index, 1 << 20])
+        rng = sample_rng(self.r.seed, split, index, 1 << 20)
         return augment_sample(sample, self.pipeline, rng)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from synthtext.errors import FontError
+from synthtext.dataset.errors import FontError
 
 # Bump when the rule or raster parameters change: old cache entries are then ignored.
 CHARSET_VERSION = 1

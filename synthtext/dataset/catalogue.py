@@ -18,15 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .manifest import read_manifest, write_json_atomic
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import read_manifest, write_json_atomic
 
 SCHEMA = "synthgen.catalogue/1"
 NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 
 
 def catalogue_path() -> Path:
-    from .charset import default_cache_dir
+    from synthtext.fonts.charset import default_cache_dir
 
     return default_cache_dir() / "catalogue.json"
 

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from synthtext.dataset.errors import UserError
 
 MANIFEST = "dataset.json"
 SCHEMA = "synthgen.dataset/1"

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import BinaryIO
 
-from .errors import UserError
+from synthtext.dataset.errors import UserError
 
 HTTP_TIMEOUT = 60  # seconds without data before a stalled HTTP read fails
 

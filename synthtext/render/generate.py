@@ -2,19 +2,19 @@
 
 - :func:`render_shards` writes a shard directory (what the CLI calls).
 - :func:`render_sample` gives sample ``index`` of a config, identical to the one in shards.
-- :class:`synthtext.stream.RenderStream` yields samples on the fly (torch-aware).
+- :class:`synthtext.render.stream.RenderStream` yields samples on the fly (torch-aware).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RenderConfig
-from .errors import ConfigError
-from .render import Renderer, open_corpora
-from .runner import RunResult, run
+from synthtext.dataset.runner import RunResult, run
+from synthtext.dataset.seeds import split_counts
+from synthtext.render.config import RenderConfig
+from synthtext.render.renderer import Renderer, open_corpora
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class RenderRecipe:
 
     @classmethod
     def create(cls, cfg: RenderConfig) -> "RenderRecipe":
-        from .fonts import FontSet, resolve_fonts
+        from synthtext.fonts.fontset import FontSet, resolve_fonts
 
         cfg.validate()
         mix = open_corpora(cfg)
@@ -58,25 +58,10 @@ def _renderer(cfg: RenderConfig) -> Renderer:
     return _RENDERERS[key]
 
 
-def split_counts(n: int, split: tuple[tuple[str, float], ...]) -> dict[str, int]:
-    """Samples per split by largest remainder: ``1000, train=.98,validation=.02`` -> 980/20."""
-    if n < 1:
-        raise ConfigError(f"-n {n}: the number of samples must be at least 1")
-    if not split:
-        return {"train": n}
-    total = sum(w for _, w in split)
-    raw = [(name, n * w / total) for name, w in split]
-    counts = {name: int(x) for name, x in raw}
-    order = sorted(raw, key=lambda t: t[1] - int(t[1]), reverse=True)
-    for name, _ in order[: n - sum(counts.values())]:
-        counts[name] += 1
-    return counts
-
-
 def render_shards(cfg: RenderConfig, out: str | Path, n: int, **run_options) -> RunResult:
     """Render ``n`` samples (spread over ``cfg.split``) into WebDataset shards in ``out``.
 
-    ``run_options`` go to :func:`synthtext.runner.run` (shard_size, image_format, quality,
+    ``run_options`` go to :func:`synthtext.dataset.runner.run` (shard_size, image_format, quality,
     workers, backend, scheduler, overwrite, progress).
     """
     recipe = RenderRecipe.create(cfg)

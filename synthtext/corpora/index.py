@@ -1,8 +1,8 @@
-"""Building a corpus's paragraph index in one streaming pass (see :mod:`synthtext.corpus`).
+"""Building a corpus's paragraph index in one streaming pass (see :mod:`synthtext.corpora.corpus`).
 
 The scan hashes the file, validates its encoding with an incremental decoder and finds
 paragraph boundaries with numpy, 16 MB at a time, so peak memory stays small whatever the
-corpus size. The index layout is described in :mod:`synthtext.corpus`.
+corpus size. The index layout is described in :mod:`synthtext.corpora.corpus`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from synthtext.errors import CorpusError
-from synthtext.wikitext import heading_text
+from synthtext.corpora.wikitext import heading_text
+from synthtext.dataset.errors import CorpusError
 
 _FORMAT_CODE = {"wikitext": 1, "text": 2, "lines": 3}
 _MAGIC, _VERSION, _HDR = 0x5359_4E43_4F52, 1, 4

@@ -1,0 +1,1 @@
+"""Text corpora: memory-mapped paragraph indexes, WikiText cleaning, random spans."""

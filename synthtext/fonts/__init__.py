@@ -1,0 +1,1 @@
+"""Fonts: manifests (``font_manifests/``), fetching, renderable character sets, font choice."""

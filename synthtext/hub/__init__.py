@@ -1,0 +1,1 @@
+"""Sharing shard directories: dataset cards and publishing to the Hugging Face Hub."""
