@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from synthtext.dataset.runner import ShardTask, run_shard
 from synthtext.render.config import RenderConfig
-from synthtext.render.generate import RenderRecipe
+from synthtext.render.generate import RenderJob
 
 _WIKI = Path(__file__).resolve().parents[2] / "shared/data/corpora/wikitext-2-raw.test.txt"
 CORPUS = ((str(_WIKI), 1.0),) if _WIKI.exists() else ()  # else the small embedded corpus
@@ -34,11 +34,11 @@ LINE = RenderConfig(corpora=CORPUS, layout="line", length=(10, 10), line_height=
 
 def shard_rate(cfg: RenderConfig, n: int) -> tuple[float, float]:
     """Samples/s and mean lines per sample for rendering ``n`` samples into one shard."""
-    recipe = RenderRecipe.create(cfg)
-    recipe.build().sample("train", 0)  # warm-up: fonts, charsets, corpus index
+    job = RenderJob.create(cfg)
+    job.build().sample("train", 0)  # warm-up: fonts, charsets, corpus index
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        stats = run_shard(ShardTask(recipe, out, "train", 0, 0, n, "jpg", 90))
+        stats = run_shard(ShardTask(job, out, "train", 0, 0, n, "jpg", 90))
         dt = time.perf_counter() - t0
     lines = sum(int(k) * v for k, v in stats["lines"].items()) / n
     return n / dt, lines
@@ -46,7 +46,7 @@ def shard_rate(cfg: RenderConfig, n: int) -> tuple[float, float]:
 
 def char_by_char_rate(n: int) -> float:
     """Baseline: the same 10-word lines drawn one character at a time, as TRDG does."""
-    renderer = RenderRecipe.create(LINE).build()
+    renderer = RenderJob.create(LINE).build()
     samples = [renderer.sample("train", i) for i in range(min(n, 200))]
     jobs = [(renderer.fonts.font(_font_index(renderer, s), s.meta["params"]["font_size"]),
              s.text) for s in samples]  # Pillow fonts, drawn one character at a time

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from stitcher.config import StitchConfig
-from stitcher.recipe import _STITCHERS, StitchRecipe
+from stitcher.generate import _STITCHERS, StitchJob
 from synthtext.dataset import runner
 from synthtext.dataset.runner import ShardTask, run_shard
 
@@ -33,7 +33,7 @@ WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly 
 
 
 def make_crops(folder: Path, n: int, width: int = 2000, seed: int = 0, fmt: str = "png") -> Path:
-    """``n`` synthetic handwriting-like crops and a TSV manifest naming them."""
+    """``n`` synthetic handwriting-like crops and a TSV line list naming them."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
@@ -56,27 +56,27 @@ def make_crops(folder: Path, n: int, width: int = 2000, seed: int = 0, fmt: str 
         name = f"crop{i:05d}.{fmt}"
         cv2.imwrite(str(folder / name), img, [cv2.IMWRITE_JPEG_QUALITY, 90] if fmt == "jpg" else [])
         rows.append(f"{name}\t{' '.join(text)}\tw{i % 40}")
-    manifest = folder / "lines.tsv"
-    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return manifest
+    lines = folder / "lines.tsv"
+    lines.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return lines
 
 
-def pages_per_second(manifest: Path, pages: int, cached: bool) -> tuple[float, float]:
+def pages_per_second(lines: Path, pages: int, cached: bool) -> tuple[float, float]:
     """(pages per CPU second, pages per wall second) for one shard of ``pages`` pages."""
-    cfg = StitchConfig(lines=str(manifest), page_lines=(8, 8), same_document=0.0)
-    recipe = StitchRecipe.create(cfg)
+    cfg = StitchConfig(lines=str(lines), page_lines=(8, 8), same_document=0.0)
+    job = StitchJob.create(cfg)
     _STITCHERS.clear()
     runner._BUILT.clear()  # the runner's per-process generator cache
-    gen = recipe.build()
+    gen = job.build()
     if cached:
-        for i in range(len(recipe.index.records)):
+        for i in range(len(job.index.records)):
             gen.prepared(i)
     else:
         gen._cache_bytes = 0
     gen.sample("train", 10**6)  # warm-up: imports, first allocations
     with tempfile.TemporaryDirectory() as out:
         c0, t0 = time.process_time(), time.perf_counter()
-        run_shard(ShardTask(recipe, out, "train", 0, 0, pages, "jpg", 90))
+        run_shard(ShardTask(job, out, "train", 0, 0, pages, "jpg", 90))
         return pages / (time.process_time() - c0), pages / (time.perf_counter() - t0)
 
 
@@ -89,11 +89,11 @@ def main() -> None:
     cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        manifest = make_crops(Path(tmp), args.crops, fmt=args.crop_format)
+        lines = make_crops(Path(tmp), args.crops, fmt=args.crop_format)
         print(f"made {args.crops} {args.crop_format} crops, 2000 px wide, in "
               f"{time.perf_counter() - t0:.1f} s")
-        cold = pages_per_second(manifest, args.pages, cached=False)
-        warm = pages_per_second(manifest, args.pages, cached=True)
+        cold = pages_per_second(lines, args.pages, cached=False)
+        warm = pages_per_second(lines, args.pages, cached=True)
     print(f"8-line pages from 2000-px {args.crop_format} crops, JPEG q90 + shard, one process:")
     print(f"  cold (every crop decoded + analysed): {cold[0]:6.1f} pages/CPU-s "
           f"({cold[1]:.1f} pages/wall-s)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from synthtext.corpora.corpus import parse_corpus_arg
+from synthtext.dataset.catalogue import register_run
 from synthtext.render.config import RenderConfig
 
 from .common import parse_range, parse_weights
@@ -46,8 +47,10 @@ def _int(opt):
     return cast
 
 
-def print_summary(result) -> None:
-    m = result.manifest
+def finish_run(result) -> None:
+    """Name a finished run in the local catalogue (``dataset:NAME``) and print its summary."""
+    name = register_run(result.out)
+    m = result.info
     stats = m.get("stats", {})
     rate = result.samples / result.seconds if result.seconds else 0.0
     shards = sum(len(s.get("shards", [])) for s in m["splits"].values())
@@ -57,3 +60,5 @@ def print_summary(result) -> None:
                f"{result.shards_written} written, {result.shards_skipped} already complete; "
                f"{result.seconds:.1f} s ({rate:.1f} samples/s)")
     click.echo(f"rejected attempts: {rejects}")
+    if name:
+        click.echo(f"catalogued as dataset:{name}")

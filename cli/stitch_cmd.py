@@ -20,8 +20,8 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 
 
 @click.command(cls=Command)
-@click.option("--lines", "lines", required=True, metavar="DIR|MANIFEST",
-              help="IAM root (or its lines.txt), a TSV/CSV/JSONL manifest, a folder of "
+@click.option("--lines", "lines", required=True, metavar="DIR|LIST",
+              help="IAM root (or its lines.txt), a TSV/CSV/JSONL line list, a folder of "
                    "name.png + name.txt, or WebDataset line shards.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "iam", "tsv", "jsonl", "dir", "wds"]),
               default="auto", show_default=True)
@@ -61,16 +61,16 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 @run_options
 def stitch(**opts):
     """Stitch handwriting line crops into labelled pages (WebDataset shards)."""
-    from stitcher.recipe import stitch_shards
+    from stitcher.generate import stitch_shards
 
-    from .options import print_summary
+    from .options import finish_run
 
     cfg = stitch_config(opts)
     if opts["shard_size"] < 1:
         raise UserError("--shard-size must be at least 1")
     result = stitch_shards(cfg, opts["out"], opts["n"], **run_kwargs(opts))
-    print_summary(result)
-    print_inputs(result.manifest["config"]["inputs"])
+    finish_run(result)
+    print_inputs(result.info["config"]["inputs"])
 
 
 def stitch_config(opts: dict):

@@ -52,11 +52,11 @@ def render(**opts):
     """Render corpus spans in many fonts into WebDataset shards."""
     from synthtext.render.generate import render_shards
 
-    from .options import print_summary, render_config
+    from .options import finish_run, render_config
 
     cfg = render_config(opts)
     result = render_shards(cfg, opts["out"], opts["n"], **run_kwargs(opts))
-    print_summary(result)
+    finish_run(result)
 
 
 
@@ -71,9 +71,9 @@ def augment_cmd(in_dir, out_dir, preset, seed, **opts):
     """Write an augmented copy of a shard directory (parameters stored per sample)."""
     from synthtext.augmenting.shards import augment_shards
 
-    from .options import print_summary
+    from .options import finish_run
 
-    print_summary(augment_shards(in_dir, out_dir, preset, seed, **run_kwargs(opts)))
+    finish_run(augment_shards(in_dir, out_dir, preset, seed, **run_kwargs(opts)))
 
 
 @main.command()

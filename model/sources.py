@@ -188,7 +188,7 @@ def charset(spec: SourceSpec) -> set[str] | None:
     if spec.kind != "shards":
         kind = STREAM_KINDS[spec.kind]
         return set(kind.charset(spec.target)) if kind.charset else None
-    manifest = _read_manifest(spec.urls[0]) if spec.urls else None
+    manifest = _read_info(spec.urls[0]) if spec.urls else None
     if manifest is None:
         return None
     chars = manifest.get("stats", {}).get("label_chars", {})
@@ -210,7 +210,7 @@ def install_hf_opener() -> None:
     gopen.gopen_schemes["hf"] = open_hf
 
 
-def _read_manifest(url: str) -> dict | None:
+def _read_info(url: str) -> dict | None:
     where = url.rsplit("/", 1)[0] + "/dataset.json" if "/" in url else "dataset.json"
     try:
         if url.startswith(("http://", "https://")):

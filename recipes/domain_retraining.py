@@ -70,7 +70,7 @@ def render_set(out: Path, name: str, cfg: dict, n: int, split: str = "test") -> 
     """Shards of one held-out region of the corpus (``test`` or ``validation``)."""
     from synthtext.dataset.runner import run
     from synthtext.render.config import RenderConfig
-    from synthtext.render.generate import RenderRecipe
+    from synthtext.render.generate import RenderJob
 
     d = out / "data" / name
     if not (d / "dataset.json").exists() or json.loads(
@@ -80,7 +80,7 @@ def render_set(out: Path, name: str, cfg: dict, n: int, split: str = "test") -> 
         kw["split"] = tuple(cfg["split"].items())
         kw["rotation"] = {int(k): v for k, v in cfg["rotation"].items()}
         log(f"render {split} set {name}: {n} lines")
-        run(RenderRecipe.create(RenderConfig(**kw)), d, {split: n}, shard_size=1000,
+        run(RenderJob.create(RenderConfig(**kw)), d, {split: n}, shard_size=1000,
             progress=False)
     return str(d / f"{split}-*.tar")
 

@@ -2,7 +2,7 @@
 
 Handwriting pages are scarce; line crops with transcriptions are not. ``synthgen stitch``
 stacks crops into pages with the renderer's sample format (see the README), its shard
-writer, manifest, determinism and resume (:func:`synthtext.dataset.runner.run`), so a trainer can
+writer, dataset.json, determinism and resume (:func:`synthtext.dataset.runner.run`), so a trainer can
 mix stitched and rendered pages freely::
 
     from stitcher import StitchConfig, stitch_shards, stitch_sample
@@ -15,7 +15,7 @@ mix stitched and rendered pages freely::
 Modules, one idea each: ``sources`` / ``iam`` read inputs into :class:`CropRecord` s
 (``inputs`` counts what is skipped and why), ``index`` assigns splits and checksums the
 index, ``normalise`` turns a crop into ink alpha at a scale, ``passages`` picks the crops of
-a page, ``compose`` samples the layout and blends, ``recipe`` ties it to the runner,
+a page, ``compose`` samples the layout and blends, ``generate`` ties it to the runner,
 ``printed`` renders optional print lines, ``stream`` is the DataLoader iterable.
 
 Label contract, as for rendered pages
@@ -46,14 +46,14 @@ of line, form or writer ids), else a split column, else a hash of its writer int
 ``holdout`` shares (the rest is train); a page of split S only ever draws crops of split S.
 
 Speed: a crop is decoded and analysed once per process and kept (alpha zlib-compressed,
-~10-15 KB) in an LRU of ``recipe.CACHE_BYTES``; pages then only rescale and blend.
+~10-15 KB) in an LRU of ``generate.CACHE_BYTES``; pages then only rescale and blend.
 ``benchmarks/bench_stitch.py`` measures both the cold and the cached path.
 """
 
 from .config import StitchConfig
+from .generate import Stitcher, StitchJob, stitch_sample, stitch_shards
 from .index import LineIndex, build_index
-from .recipe import Stitcher, StitchRecipe, stitch_sample, stitch_shards
 from .record import CropRecord
 
-__all__ = ["CropRecord", "LineIndex", "StitchConfig", "StitchRecipe", "Stitcher",
+__all__ = ["CropRecord", "LineIndex", "StitchConfig", "StitchJob", "Stitcher",
            "build_index", "stitch_sample", "stitch_shards"]

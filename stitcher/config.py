@@ -19,7 +19,7 @@ MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact i
 
 @dataclass(frozen=True)
 class StitchConfig:
-    lines: str  # IAM root or lines.txt, a TSV/CSV/JSONL manifest, a folder, or shards
+    lines: str  # IAM root or lines.txt, a TSV/CSV/JSONL line list, a folder, or shards
     format: str = "auto"
     encoding: str = "utf-8"  # of transcriptions; other encodings fall back (and are counted)
     include_err: bool = False  # IAM lines whose segmentation status is "err"

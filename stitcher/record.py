@@ -10,7 +10,7 @@ _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
 
 class CropRecord(NamedTuple):
-    id: str  # unique name: IAM line id, manifest id, or path without extension
+    id: str  # unique name: IAM line id, line-list id, or path without extension
     ref: str  # absolute image path, or tar://<path>#<offset>:<size>
     text: str  # the transcription, whitespace normalised
     writer: str | None

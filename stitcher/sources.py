@@ -1,10 +1,10 @@
-"""Readers for line-crop inputs: IAM, TSV/CSV/JSONL manifests, name.png+name.txt folders,
+"""Readers for line-crop inputs: IAM, TSV/CSV/JSONL line lists, name.png+name.txt folders,
 and WebDataset line shards. Each returns :class:`CropRecord` s and counts what it skipped.
 
-Manifest columns (header row optional for TSV/CSV; JSONL keys): ``image`` (or path, file),
+Line-list columns (header row optional for TSV/CSV; JSONL keys): ``image`` (or path, file),
 ``text`` (or transcription, label), optional ``writer``, ``document`` (or doc, form, page),
 ``split``, ``id``. Without a header the columns are image, text[, writer[, document]].
-Relative image paths are relative to the manifest's folder.
+Relative image paths are relative to the line list's folder.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def read_source(path: str, fmt: str, encoding: str, skips: Skips,
 
 def _make_record(root: Path, fields: dict, name: str, n: int, skips: Skips,
                  fallback: bool) -> CropRecord | None:
-    """A record from one manifest row's fields, or None (counted) when it cannot be used."""
+    """A record from one line-list row's fields, or None (counted) when it cannot be used."""
     image = (fields.get("image") or "").strip()
     if not image:
         skips.add("bad_row", name)

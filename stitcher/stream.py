@@ -12,7 +12,7 @@ from torch.utils.data import IterableDataset
 from synthtext.render.stream import _worker_info
 
 from .config import StitchConfig
-from .recipe import StitchRecipe, stitcher_for
+from .generate import StitchJob, stitcher_for
 
 
 class StitchStream(IterableDataset):
@@ -24,19 +24,19 @@ class StitchStream(IterableDataset):
     :class:`~synthtext.dataset.sample.Sample` to what the loader should yield.
     """
 
-    def __init__(self, config: StitchConfig | StitchRecipe, split: str = "train",
+    def __init__(self, config: StitchConfig | StitchJob, split: str = "train",
                  n: int | None = None, start: int = 0, transform=None):
         super().__init__()
-        self.recipe = config if isinstance(config, StitchRecipe) else StitchRecipe.create(config)
+        self.job = config if isinstance(config, StitchJob) else StitchJob.create(config)
         self.split, self.n, self.start, self.transform = split, n, start, transform
-        if len(self.recipe.index.pool(split)) == 0:
+        if len(self.job.index.pool(split)) == 0:
             from synthtext.dataset.errors import UserError
 
             raise UserError(f"split {split!r}: the line index has no crops of that split")
 
     def __iter__(self):
         worker, workers = _worker_info()
-        stitcher = stitcher_for(self.recipe)
+        stitcher = stitcher_for(self.job)
         i = self.start + worker
         while self.n is None or i < self.start + self.n:
             sample = stitcher.sample(self.split, i)

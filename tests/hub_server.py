@@ -452,12 +452,17 @@ def isolate_hub(monkeypatch, tmp_path, hub: FakeHub | None = None) -> None:
         monkeypatch.setenv("HF_TOKEN", hub.token)
 
 
-def render_small(out, n: int = 10, shard_size: int = 3, **cfg):
-    """A small line-image shard directory with train and validation splits (~0.5 s)."""
+def render_small(out, n: int = 10, shard_size: int = 3, register: bool = True, **cfg):
+    """A small line-image shard directory with train and validation splits (~0.5 s),
+    named in the local catalogue as ``synthgen render`` does when ``register``."""
+    from synthtext.dataset.catalogue import register_run
     from synthtext.render.config import RenderConfig
     from synthtext.render.generate import render_shards
 
     base = dict(layout="line", length=(2, 6), font_size=(20, 32), line_height=(40, 50),
                 rotation={0: 1.0}, split=(("train", 0.7), ("validation", 0.3)))
-    return render_shards(RenderConfig(**{**base, **cfg}), out, n, shard_size=shard_size,
-                         progress=False)
+    result = render_shards(RenderConfig(**{**base, **cfg}), out, n, shard_size=shard_size,
+                           progress=False)
+    if register:
+        register_run(out)
+    return result

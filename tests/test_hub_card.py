@@ -11,7 +11,7 @@ from hub_server import render_small
 
 from cli.hub_cmd import card as card_cmd
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import read_manifest, write_json_atomic
+from synthtext.dataset.info import read_info, write_json_atomic
 from synthtext.hub.card import build_card, card_options, size_category, write_card
 
 
@@ -46,8 +46,8 @@ def test_front_matter(shards):
             {"split": "validation", "path": "validation-[0-9]*.tar"}]}]}
 
 
-def test_body_comes_from_the_manifest(shards):
-    m = read_manifest(shards)
+def test_body_comes_from_dataset_json(shards):
+    m = read_info(shards)
     text = build_card(shards, pretty_name="Demo lines").readme
     assert "# Demo lines" in text and "`synthgen render`" in text and "synthgen 0.1.0" in text
     assert m["config_sha256"] in text
@@ -114,7 +114,7 @@ def test_size_categories():
 
 
 def test_incomplete_run_has_no_card(shards):
-    m = read_manifest(shards)
+    m = read_info(shards)
     m["status"] = "incomplete"
     write_json_atomic(shards / "dataset.json", m)
     with pytest.raises(UserError, match="incomplete"):

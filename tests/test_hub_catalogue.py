@@ -18,6 +18,23 @@ def cat(tmp_path, monkeypatch):
     return path
 
 
+def test_synthgen_render_names_its_run_in_the_catalogue(cat, tmp_path):
+    from cli.synthgen import main
+
+    out = tmp_path / "lines"
+    for _ in range(2):  # a rerun keeps its one entry
+        r = CliRunner().invoke(main, ["render", "--out", str(out), "-n", "2", "--layout", "line",
+                                      "--no-progress"])
+        assert r.exit_code == 0, r.output
+        assert "catalogued as dataset:lines" in r.output
+    assert catalogue.load() == {"lines": str(out)}
+
+
+def test_the_library_leaves_the_catalogue_alone(cat, tmp_path):
+    render_small(tmp_path / "quiet", n=2, register=False)
+    assert catalogue.load() == {}
+
+
 def test_a_finished_run_registers_itself_once(cat, tmp_path):
     render_small(tmp_path / "a" / "demo", n=4)
     render_small(tmp_path / "a" / "demo", n=4)  # resumed / rerun: same entry
@@ -32,7 +49,7 @@ def test_a_broken_catalogue_does_not_fail_a_run(cat, tmp_path):
     cat.write_text("{not json")
     with pytest.warns(UserWarning, match="not added to the dataset catalogue"):
         result = render_small(tmp_path / "demo", n=2)
-    assert result.manifest["status"] == "complete"
+    assert result.info["status"] == "complete"
 
 
 def test_list_shows_kind_status_samples_and_missing_dirs(cat, tmp_path):

@@ -11,7 +11,7 @@ from hub_server import FakeHub, isolate_hub, render_small
 
 from cli.hub_cmd import publish as publish_cmd
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import read_manifest, write_json_atomic
+from synthtext.dataset.info import read_info, write_json_atomic
 from synthtext.hub.publish import publish
 
 FINAL = {"README.md", "dataset.json", "assets/preview.png"}
@@ -52,7 +52,7 @@ def test_shards_go_up_before_card_and_arrive_intact(shards, hub):
     *shard_commits, last = hub.commits
     assert len(shard_commits) == 3  # 6 shards, 2 per commit
     assert all(not FINAL & set(c["added"]) for c in shard_commits)
-    assert set(last["added"]) == FINAL and last["summary"] == "Add dataset card and manifest"
+    assert set(last["added"]) == FINAL and last["summary"] == "Add dataset card and dataset.json"
     assert [c["oid"] for c in hub.commits] == result.commits
     remote = hub.files("org/lines")
     assert {k: v for k, v in remote.items() if k != ".gitattributes"} == local_files(shards)
@@ -147,7 +147,7 @@ def _corrupt(out):
 
 
 def _incomplete(out):
-    m = read_manifest(out)
+    m = read_info(out)
     m["status"] = "incomplete"
     write_json_atomic(out / "dataset.json", m)
 

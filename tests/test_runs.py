@@ -37,7 +37,7 @@ def test_identical_shards_with_one_or_two_workers(tmp_path):
     b = render_shards(LINE, tmp_path / "b", 20, workers=2, **OPTS)
     assert shard_bytes(tmp_path / "a") == shard_bytes(tmp_path / "b")
     assert len(shard_bytes(tmp_path / "a")) == 4
-    ma, mb = a.manifest, b.manifest
+    ma, mb = a.info, b.info
     assert ma["status"] == "complete" and ma["splits"] == mb["splits"]
     assert ma["stats"]["samples"] == 20 and sum(ma["stats"]["fonts"].values()) == 20
     assert sum(ma["stats"]["label_chars"].values()) == ma["stats"]["characters"]
@@ -45,7 +45,7 @@ def test_identical_shards_with_one_or_two_workers(tmp_path):
         assert check_sample(d) == []
 
 
-def test_manifest_records_inputs_and_shard_hashes(tmp_path):
+def test_dataset_info_records_inputs_and_shard_hashes(tmp_path):
     import hashlib
 
     render_shards(LINE, tmp_path, 8, **OPTS)
@@ -108,7 +108,7 @@ def test_held_out_split_never_shares_text_with_train(tmp_path, wikitext_file):
     cfg = RenderConfig(corpora=((str(wikitext_file), 1.0),), layout="line", length=(3, 8),
                        split=(("train", 0.8), ("validation", 0.2)), rotation={0: 1.0})
     res = render_shards(cfg, tmp_path, 40, **OPTS)
-    assert {k: v["samples"] for k, v in res.manifest["splits"].items()} == {
+    assert {k: v["samples"] for k, v in res.info["splits"].items()} == {
         "train": 32, "validation": 8}
     ranges = {"train": [], "validation": []}
     for d in iter_samples(str(tmp_path)):

@@ -12,7 +12,7 @@ from test_stitch_fixtures import write_iam, write_tsv
 
 from stitcher import (
     StitchConfig,
-    StitchRecipe,
+    StitchJob,
     build_index,
     stitch_sample,
     stitch_shards,
@@ -71,9 +71,9 @@ def test_iam_split_files_never_leak_test_forms_into_train(iam):
     cfg = StitchConfig(lines=str(iam), split=(("train", 1.0),), page_lines=(2, 4),
                        split_files=(("train", str(iam / "trainset.txt")),
                                     ("test", str(iam / "testset.txt"))))
-    recipe = StitchRecipe.create(cfg)
-    assert recipe.index.summary()["crops_by_split"] == {"test": 2, "train": 6}
-    gen = recipe.build()
+    job = StitchJob.create(cfg)
+    assert job.index.summary()["crops_by_split"] == {"test": 2, "train": 6}
+    gen = job.build()
     for i in range(30):
         s = gen.sample("train", i)
         assert not any(c.startswith("c03") for c in s.meta["crops"])
@@ -87,10 +87,10 @@ def test_iam_split_files_never_leak_test_forms_into_train(iam):
 def test_labels_follow_crops_top_to_bottom_with_exact_indents(tsv):
     path, info = tsv
     cfg = StitchConfig(lines=str(path), page_lines=(3, 7), indent=0.5, seed=1)
-    recipe = StitchRecipe.create(cfg)
+    job = StitchJob.create(cfg)
     indented = 0
     for i in range(12):
-        s = stitch_sample(recipe, i)
+        s = stitch_sample(job, i)
         assert quads_top_to_bottom(s) == list(range(len(s.lines)))
         assert [ln.text.strip() for ln in s.lines] == [info[c]["text"] for c in s.meta["crops"]]
         assert s.meta["writers"] == [info[c]["writer"] for c in s.meta["crops"]]
@@ -111,9 +111,9 @@ def test_quads_enclose_all_ink_and_page_has_no_seams(tsv):
     """Crops on paper from 150 to 245 grey leave no trace: the page is one paper tone."""
     path, _ = tsv
     cfg = StitchConfig(lines=str(path), page_lines=(6, 8), same_document=0.0, seed=2)
-    recipe = StitchRecipe.create(cfg)
+    job = StitchJob.create(cfg)
     for i in range(6):
-        s = stitch_sample(recipe, i)
+        s = stitch_sample(job, i)
         paper, img = s.meta["params"]["paper"], s.image.astype(int)
         inside = np.zeros(img.shape, bool)
         for ln in s.lines:
@@ -129,7 +129,7 @@ def test_quads_enclose_all_ink_and_page_has_no_seams(tsv):
 def test_page_geometry_and_params_are_recorded(tsv):
     path, _ = tsv
     cfg = StitchConfig(lines=str(path), page_lines=(4, 4), max_width=400, seed=4)
-    s = stitch_sample(StitchRecipe.create(cfg), 0)
+    s = stitch_sample(StitchJob.create(cfg), 0)
     h, w = s.image.shape
     p = s.meta["params"]
     assert w <= 400 and p["page"] == [w, h] and p["lines"] == len(s.lines) == 4
@@ -142,18 +142,18 @@ def test_writer_hash_splits_are_disjoint(tmp_path):
     path, info = write_tsv(tmp_path, 24, writers=12)
     cfg = StitchConfig(lines=str(path), split=(("train", 0.5), ("validation", 0.5)),
                        holdout=(("validation", 0.4),), seed=5)
-    recipe = StitchRecipe.create(cfg)
-    by_split = {r.id: r.split for r in recipe.index.records}
+    job = StitchJob.create(cfg)
+    by_split = {r.id: r.split for r in job.index.records}
     writers = {}
-    for r in recipe.index.records:
+    for r in job.index.records:
         writers.setdefault(r.writer, set()).add(r.split)
     assert all(len(s) == 1 for s in writers.values())  # a writer lives in one split
     assert set(by_split.values()) == {"train", "validation"}
     # the holdout alone decides: a run making only validation pages draws the same writers
-    only_val = StitchRecipe.create(StitchConfig(lines=str(path), split=(("validation", 1.0),),
+    only_val = StitchJob.create(StitchConfig(lines=str(path), split=(("validation", 1.0),),
                                                 holdout=(("validation", 0.4),)))
     assert {r.id: r.split for r in only_val.index.records} == by_split
-    gen = recipe.build()
+    gen = job.build()
     for split in ("train", "validation"):
         for i in range(15):
             s = gen.sample(split, i)
@@ -163,10 +163,10 @@ def test_writer_hash_splits_are_disjoint(tmp_path):
 def test_document_mode_takes_consecutive_lines(tsv):
     path, info = tsv
     cfg = StitchConfig(lines=str(path), same_document=1.0, page_lines=(2, 3), seed=6)
-    recipe = StitchRecipe.create(cfg)
+    job = StitchJob.create(cfg)
     docs = 0
     for i in range(10):
-        s = stitch_sample(recipe, i)
+        s = stitch_sample(job, i)
         if s.meta["params"]["mode"] == "document":
             docs += 1
             crops = s.meta["crops"]
@@ -184,9 +184,9 @@ def test_identical_shards_with_one_or_two_workers_and_valid_samples(tsv, tmp_pat
     b = stitch_shards(cfg, tmp_path / "b", 12, workers=2, **OPTS)
     shards = lambda d: {p.name: p.read_bytes() for p in sorted(d.glob("*.tar"))}
     assert shards(tmp_path / "a") == shards(tmp_path / "b") and len(shards(tmp_path / "a")) == 3
-    m = a.manifest
+    m = a.info
     assert m["generator"]["command"] == "stitch" and m["status"] == "complete"
-    assert m["config"]["inputs"]["sha256"] == b.manifest["config"]["inputs"]["sha256"]
+    assert m["config"]["inputs"]["sha256"] == b.info["config"]["inputs"]["sha256"]
     assert m["stats"]["rejects"] == {"blank_crop": 0, "print_line": 0, "unreadable_crop": 0}
     n = 0
     for d in iter_samples(str(tmp_path / "a")):
@@ -214,10 +214,10 @@ def test_augmented_heading_and_print_lines_are_labelled(tsv):
     path, _ = tsv
     cfg = StitchConfig(lines=str(path), page_lines=(3, 4), heading=1.0, print_lines=0.4,
                        augment="light", seed=8)
-    recipe = StitchRecipe.create(cfg)
+    job = StitchJob.create(cfg)
     kinds = set()
     for i in range(4):
-        s = stitch_sample(recipe, i)
+        s = stitch_sample(job, i)
         d = s.to_wds("png")
         assert check_sample({k: v for k, v in d.items()}) == []
         kinds.update(s.meta["line_kinds"])
@@ -237,7 +237,7 @@ def test_stream_deals_pages_to_dataloader_workers(tsv):
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)
     got = sorted(loader)
     assert [k for k, _ in got] == [f"train-{i:09d}" for i in range(6)]
-    assert got[3][1] == stitch_sample(stream.recipe, 3).text
+    assert got[3][1] == stitch_sample(stream.job, 3).text
 
 
 # ----------------------------------------------------------------- real data
@@ -250,7 +250,7 @@ def test_hooker_dev_pages_keep_the_contract(tmp_path):
         texts[image.rsplit(".", 1)[0]] = " ".join(text.split())
     cfg = StitchConfig(lines=str(tsv_path), page_lines=(3, 8))
     result = stitch_shards(cfg, tmp_path / "h", 20, shard_size=10, progress=False)
-    assert result.manifest["config"]["inputs"]["crops"] == 100
+    assert result.info["config"]["inputs"]["crops"] == 100
     pages = 0
     for d in iter_samples(str(tmp_path / "h")):
         assert check_sample(d) == []

@@ -52,7 +52,7 @@ def bad_inputs(tmp_path):
              b"img/trunc.png\ttruncated crop\tw1\n"
              b"img/notimage.png\tnot an image\tw1\n"
              b"img/corrupt.png\tcorrupt inside\tw1\n"
-             b"img/latin.png\tcaf\xe9 d\xe9j\xe0 vu\tw2\n"  # cp1252 in a UTF-8 manifest
+             b"img/latin.png\tcaf\xe9 d\xe9j\xe0 vu\tw2\n"  # cp1252 in a UTF-8 line list
              b"just-one-field\n")
     path.write_bytes(rows)
     return path

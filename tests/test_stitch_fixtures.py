@@ -1,4 +1,4 @@
-"""Synthetic handwriting-like line crops and IAM/manifest layouts for the stitcher tests.
+"""Synthetic handwriting-like line crops and IAM/line-list layouts for the stitcher tests.
 
 Crops are script text drawn with OpenCV on paper of varying tone, with scanner noise and a
 stray stroke at the top edge (a neighbouring line's descender), as real crops have.

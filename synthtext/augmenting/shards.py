@@ -13,7 +13,7 @@ from pathlib import Path
 
 from synthtext.augmenting.samples import augment_sample, load_augment
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import read_manifest
+from synthtext.dataset.info import read_info
 from synthtext.dataset.runner import RunResult, run
 from synthtext.dataset.sample import Sample
 from synthtext.dataset.seeds import sample_rng
@@ -21,7 +21,7 @@ from synthtext.dataset.shards import iter_tar_samples, shard_name
 
 
 @dataclass(frozen=True)
-class AugmentRecipe:
+class AugmentJob:
     in_dir: str
     spec: str
     seed: int
@@ -29,9 +29,9 @@ class AugmentRecipe:
     source: dict  # what identifies the input: its config digest and shard hashes
 
     @classmethod
-    def create(cls, in_dir: str | Path, spec: str, seed: int = 0) -> "AugmentRecipe":
+    def create(cls, in_dir: str | Path, spec: str, seed: int = 0) -> "AugmentJob":
         in_dir = Path(in_dir)
-        m = read_manifest(in_dir) if in_dir.is_dir() else None
+        m = read_info(in_dir) if in_dir.is_dir() else None
         if m is None or m.get("status") != "complete":
             raise UserError(f"{in_dir}: no complete dataset.json; synthgen augment needs a "
                             "finished shard directory made by synthgen render or stitch")
@@ -54,9 +54,9 @@ class AugmentRecipe:
 class _Augmenter:
     """Reads input shards sequentially and augments sample ``index`` of ``split``."""
 
-    def __init__(self, recipe: AugmentRecipe):
-        self.r = recipe
-        self.pipeline = load_augment(recipe.spec)
+    def __init__(self, job: AugmentJob):
+        self.r = job
+        self.pipeline = load_augment(job.spec)
         self._open: tuple[str, int] | None = None  # (split, shard) being read
         self._iter = None
         self._next = 0  # index of the next sample the open iterator yields
@@ -96,7 +96,7 @@ def augment_shards(in_dir, out_dir, spec: str, seed: int = 0, **run_options) -> 
     if Path(in_dir).resolve() == Path(out_dir).resolve():
         raise UserError("synthgen augment: OUT must differ from IN (shards are never "
                         "rewritten in place)")
-    recipe = AugmentRecipe.create(in_dir, spec, seed)
-    splits = {s: sum(v) for s, v in recipe.layout.items()}
-    return run(recipe, out_dir, splits, kind="augment", shard_layout=recipe.layout,
+    job = AugmentJob.create(in_dir, spec, seed)
+    splits = {s: sum(v) for s, v in job.layout.items()}
+    return run(job, out_dir, splits, kind="augment", shard_layout=job.layout,
                **run_options)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import read_manifest, write_json_atomic
+from synthtext.dataset.info import read_info, write_json_atomic
 
 SCHEMA = "synthgen.catalogue/1"
 NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
@@ -72,7 +72,7 @@ def add(name: str, directory: str | os.PathLike, replace: bool = False) -> Path:
     """Register ``directory`` (which must hold a dataset.json) as ``name``."""
     check_name(name)
     d = Path(directory).resolve()
-    if read_manifest(d) is None:
+    if read_info(d) is None:
         raise UserError(f"{d}: no dataset.json; only synthgen shard directories can be added")
     with _editing() as entries:
         old = entries.get(name)
@@ -141,13 +141,13 @@ class Entry:
 
 
 def entries() -> list[Entry]:
-    """Every catalogue entry with its manifest's summary (kind, status, samples per split)."""
+    """Every catalogue entry with its dataset.json summary (kind, status, samples per split)."""
     out = []
     for name, path in sorted(load().items()):
         e = Entry(name, path, Path(path).is_dir())
         if e.exists:
             try:
-                m = read_manifest(path)
+                m = read_info(path)
             except UserError:
                 m, e.status = None, "unreadable"
             if m is not None:

@@ -1,8 +1,8 @@
 """``dataset.json``: what a shard directory holds and how it was made.
 
-The manifest is written as ``incomplete`` before any shard and rewritten as ``complete``
+The dataset info is written as ``incomplete`` before any shard and rewritten as ``complete``
 at the end, always atomically. Per-shard statistics live in ``.synthgen/shards/`` (hidden,
-so dataset loaders never mistake them for data) until they are folded into the manifest.
+so dataset loaders never mistake them for data) until they are folded into it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from synthtext.dataset.errors import UserError
 
-MANIFEST = "dataset.json"
+INFO_FILE = "dataset.json"
 SCHEMA = "synthgen.dataset/1"
 STATE_DIR = ".synthgen"
 
@@ -38,14 +38,14 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2)
     os.replace(tmp, path)
 
 
-def read_manifest(out: str | os.PathLike) -> dict | None:
-    path = Path(out) / MANIFEST
+def read_info(out: str | os.PathLike) -> dict | None:
+    path = Path(out) / INFO_FILE
     if not path.exists():
         return None
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: not a readable synthgen manifest ({e}); "
+        raise UserError(f"{path}: not a readable synthgen dataset.json ({e}); "
                         "use --overwrite to replace the directory's contents") from None
 
 
@@ -53,7 +53,7 @@ def shard_stats_path(out: str | os.PathLike, shard: str) -> Path:
     return Path(out) / STATE_DIR / "shards" / f"{shard}.json"
 
 
-def new_manifest(kind: str, version: str, config: dict, splits: dict[str, int],
+def new_info(kind: str, version: str, config: dict, splits: dict[str, int],
                  shard_size: int) -> dict:
     return {
         "schema": SCHEMA,
@@ -66,13 +66,13 @@ def new_manifest(kind: str, version: str, config: dict, splits: dict[str, int],
     }
 
 
-def finalise_manifest(manifest: dict, shard_stats: list[dict]) -> dict:
-    """Fold per-shard statistics into the manifest and mark it complete."""
+def finalise_info(info: dict, shard_stats: list[dict]) -> dict:
+    """Fold per-shard statistics into the dataset info and mark it complete."""
     totals: dict[str, Counter] = {"label_chars": Counter(), "fonts": Counter(),
                                   "font_categories": Counter(), "rejects": Counter(),
                                   "rotation": Counter(), "lines": Counter(),
                                   "label_length": Counter()}
-    splits = manifest["splits"]
+    splits = info["splits"]
     for s in splits.values():
         s["shards"] = []
     n_chars = 0
@@ -85,6 +85,6 @@ def finalise_manifest(manifest: dict, shard_stats: list[dict]) -> dict:
     stats = {k: dict(sorted(v.items())) for k, v in totals.items()}
     stats["samples"] = sum(s["samples"] for s in splits.values())
     stats["characters"] = n_chars
-    manifest["stats"] = stats
-    manifest["status"] = "complete"
-    return manifest
+    info["stats"] = stats
+    info["status"] = "complete"
+    return info

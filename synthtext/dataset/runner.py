@@ -1,6 +1,6 @@
 """Run orchestration: shard tasks, resume, and local or cluster parallelism.
 
-A *recipe* is a small picklable object with ``config() -> dict`` (everything that decides
+A *job* is a small picklable object with ``config() -> dict`` (everything that decides
 the output bytes) and ``build() -> generator`` where ``generator.sample(split, index)``
 returns a :class:`~synthtext.dataset.sample.Sample` that depends only on (seed, split, index).
 Each task renders one whole shard, so any worker count or backend gives the same bytes.
@@ -16,26 +16,25 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from synthtext import __version__
-from synthtext.dataset.catalogue import register_run
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import (
-    MANIFEST,
+    INFO_FILE,
     STATE_DIR,
     config_digest,
-    finalise_manifest,
-    new_manifest,
-    read_manifest,
+    finalise_info,
+    new_info,
+    read_info,
     shard_stats_path,
     write_json_atomic,
 )
 from synthtext.dataset.shards import ShardWriter, shard_name
 
-_BUILT: dict[str, Any] = {}  # per-process cache: recipe config digest -> built generator
+_BUILT: dict[str, Any] = {}  # per-process cache: job config digest -> built generator
 
 
 @dataclass(frozen=True)
 class ShardTask:
-    recipe: Any
+    job: Any
     out: str
     split: str
     shard: int
@@ -56,16 +55,16 @@ class RunResult:
     shards_written: int = 0
     shards_skipped: int = 0
     seconds: float = 0.0
-    manifest: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)  # the final dataset.json
 
     @property
     def rejects(self) -> dict:
-        return self.manifest.get("stats", {}).get("rejects", {})
+        return self.info.get("stats", {}).get("rejects", {})
 
 
-def _generator(recipe):
-    """Build the recipe once per process (fonts and corpus indexes are costly to open)."""
-    key = config_digest(recipe.config())
+def _generator(job):
+    """Build the job once per process (fonts and corpus indexes are costly to open)."""
+    key = config_digest(job.config())
     if key not in _BUILT:
         _BUILT.clear()
         try:
@@ -74,13 +73,13 @@ def _generator(recipe):
             cv2.setNumThreads(1)
         except ImportError:
             pass
-        _BUILT[key] = recipe.build()
+        _BUILT[key] = job.build()
     return _BUILT[key]
 
 
 def run_shard(task: ShardTask, progress: Callable[[int], None] | None = None) -> dict:
     """Render one shard to a temp file, rename it into place, then record its statistics."""
-    gen = _generator(task.recipe)
+    gen = _generator(task.job)
     stats = _new_stats()
     path = Path(task.out) / task.name
     with ShardWriter(path) as writer:
@@ -130,7 +129,7 @@ def label_length_bin(n: int) -> str:
     return f"{lo:05d}-{2 * lo - 1:05d}"
 
 
-def plan_tasks(recipe, out: str, splits: dict[str, int], shard_size: int,
+def plan_tasks(job, out: str, splits: dict[str, int], shard_size: int,
                image_format: str, quality: int,
                shard_layout: dict[str, list[int]] | None = None) -> list[ShardTask]:
     """One task per shard: ``shard_size`` samples each, or the counts in ``shard_layout``."""
@@ -140,20 +139,20 @@ def plan_tasks(recipe, out: str, splits: dict[str, int], shard_size: int,
             min(shard_size, n - start) for start in range(0, n, shard_size)]
         start = 0
         for shard, size in enumerate(sizes):
-            tasks.append(ShardTask(recipe, str(out), split, shard, start, start + size,
+            tasks.append(ShardTask(job, str(out), split, shard, start, start + size,
                                    image_format, quality))
             start += size
     return tasks
 
 
-def prepare_out(out: Path, manifest: dict, overwrite: bool) -> None:
+def prepare_out(out: Path, info: dict, overwrite: bool) -> None:
     """Create ``out`` or check that it holds an unfinished run of the same config."""
-    old = read_manifest(out) if out.exists() else None
+    old = read_info(out) if out.exists() else None
     if overwrite and out.exists():
         _clear_ours(out)
         old = None
-    if old is not None and old.get("config_sha256") != manifest["config_sha256"]:
-        diff = _config_diff(old.get("config", {}), manifest["config"])
+    if old is not None and old.get("config_sha256") != info["config_sha256"]:
+        diff = _config_diff(old.get("config", {}), info["config"])
         raise UserError(f"output directory {out} holds a run made with other parameters "
                         f"(differs in: {diff}); pass --overwrite to replace it or choose "
                         "another --out")
@@ -164,11 +163,11 @@ def prepare_out(out: Path, manifest: dict, overwrite: bool) -> None:
     for tmp in out.glob("*.tmp"):
         tmp.unlink()
     if old is None or old.get("status") != "complete":
-        write_json_atomic(out / MANIFEST, manifest)
+        write_json_atomic(out / INFO_FILE, info)
 
 
 def _clear_ours(out: Path) -> None:
-    for p in list(out.glob("*.tar")) + list(out.glob("*.tmp")) + [out / MANIFEST]:
+    for p in list(out.glob("*.tar")) + list(out.glob("*.tmp")) + [out / INFO_FILE]:
         p.unlink(missing_ok=True)
     shutil.rmtree(out / STATE_DIR, ignore_errors=True)
 
@@ -194,18 +193,18 @@ def _done(task: ShardTask) -> dict | None:
     return stats if ok else None
 
 
-def run(recipe, out, splits: dict[str, int], *, kind: str = "render", shard_size: int = 1000,
+def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: int = 1000,
         image_format: str = "jpg", quality: int = 90, workers: int = 1,
         backend: str = "joblib", scheduler: str | None = None, overwrite: bool = False,
         progress: bool = True, shard_layout: dict[str, list[int]] | None = None) -> RunResult:
-    """Make (or finish) the shard directory ``out``; returns counts and the final manifest."""
+    """Make (or finish) the shard directory ``out``; returns counts and the final dataset info."""
     t0 = time.perf_counter()
     out = Path(out)
-    config = {**recipe.config(), "shard_size": shard_size, "image_format": image_format,
+    config = {**job.config(), "shard_size": shard_size, "image_format": image_format,
               "quality": quality, "splits": splits}
-    manifest = new_manifest(kind, __version__, config, splits, shard_size)
-    prepare_out(out, manifest, overwrite)
-    tasks = plan_tasks(recipe, str(out), splits, shard_size, image_format, quality,
+    info = new_info(kind, __version__, config, splits, shard_size)
+    prepare_out(out, info, overwrite)
+    tasks = plan_tasks(job, str(out), splits, shard_size, image_format, quality,
                        shard_layout)
     done = {t.name: s for t in tasks if (s := _done(t)) is not None}
     todo = [t for t in tasks if t.name not in done]
@@ -216,12 +215,11 @@ def run(recipe, out, splits: dict[str, int], *, kind: str = "render", shard_size
             done[stats["name"]] = stats
     finally:
         bar.close()
-    manifest = finalise_manifest(manifest, list(done.values()))
-    write_json_atomic(out / MANIFEST, manifest)
-    register_run(out)  # so recipes can name it dataset:NAME
+    info = finalise_info(info, list(done.values()))
+    write_json_atomic(out / INFO_FILE, info)
     return RunResult(out=out, samples=total, shards_written=len(todo),
                      shards_skipped=len(tasks) - len(todo),
-                     seconds=time.perf_counter() - t0, manifest=manifest)
+                     seconds=time.perf_counter() - t0, info=info)
 
 
 def _progress_bar(total: int, initial: int, kind: str, enabled: bool):

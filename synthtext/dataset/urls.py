@@ -77,11 +77,11 @@ def _expand_http(spec: str) -> list[str]:
     url = spec.rstrip("/") + "/dataset.json"
     try:
         with open_stream(url) as f:
-            manifest = json.load(f)
+            info = json.load(f)
     except (UserError, ValueError) as e:
         raise UserError(f"{spec}: not a shard URL and no readable dataset.json there ({e}); "
                         "give .tar URLs or a {000000..000009} brace pattern") from None
-    names = [sh["name"] for split in manifest.get("splits", {}).values()
+    names = [sh["name"] for split in info.get("splits", {}).values()
              for sh in split.get("shards", [])]
     return [spec.rstrip("/") + "/" + n for n in sorted(names)]
 

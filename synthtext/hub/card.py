@@ -1,6 +1,6 @@
 """The dataset card (``README.md``) that makes a shard directory a Hugging Face dataset repo.
 
-Everything in it comes from ``dataset.json``, so the same manifest and options always give
+Everything in it comes from ``dataset.json``, so the same dataset info and options always give
 the same bytes (no dates): YAML front matter the Hub and ``datasets`` read (license, task,
 size, and ``configs`` whose ``data_files`` name exactly the shards of each split, so
 ``README.md``, ``dataset.json`` and ``assets/preview.png`` are never taken for data), then
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import MANIFEST, read_manifest
+from synthtext.dataset.info import INFO_FILE, read_info
 
 README = "README.md"
 PREVIEW = "assets/preview.png"
@@ -40,12 +40,12 @@ def size_category(n: int) -> str:
     return next((label for limit, label in _SIZES if n < limit), "n>1T")
 
 
-def complete_manifest(out: str | os.PathLike) -> dict:
-    m = read_manifest(out)
+def complete_info(out: str | os.PathLike) -> dict:
+    m = read_info(out)
     if m is None:
-        raise UserError(f"{out}: no {MANIFEST}; a card is made from a synthgen shard directory")
+        raise UserError(f"{out}: no {INFO_FILE}; a card is made from a synthgen shard directory")
     if m.get("status") != "complete":
-        raise UserError(f"{out}: {MANIFEST} says the run is {m.get('status')!r}; finish it "
+        raise UserError(f"{out}: {INFO_FILE} says the run is {m.get('status')!r}; finish it "
                         "(rerun the same command) before making a card or publishing")
     return m
 
@@ -64,8 +64,8 @@ def build_card(out: str | os.PathLike, *, license: str | None = None, language: 
                pretty_name: str | None = None, repo_id: str | None = None,
                preview: bool = True) -> Card:
     """The card text and preview PNG for the shard directory ``out`` (nothing is written)."""
-    m = complete_manifest(out)
-    src = _source_manifest(m)
+    m = complete_info(out)
+    src = _source_info(m)
     lic, why = default_license(src) if license is None else (license, "Chosen by the publisher.")
     opts = {"license": license, "language": language, "pretty_name": pretty_name,
             "repo_id": repo_id, "preview": preview}
@@ -95,14 +95,14 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def _source_manifest(m: dict) -> dict:
-    """The manifest that lists corpora and fonts: this one, or for an augmented copy the
+def _source_info(m: dict) -> dict:
+    """The dataset info that lists corpora and fonts: this one, or for an augmented copy the
     input it was made from (when that directory is still here and unchanged)."""
     for _ in range(8):
         inp = m.get("config", {}).get("input") or {}
         if m.get("config", {}).get("corpora") or not inp.get("dir"):
             return m
-        parent = read_manifest(inp["dir"]) if Path(inp["dir"]).is_dir() else None
+        parent = read_info(inp["dir"]) if Path(inp["dir"]).is_dir() else None
         if parent is None or parent.get("config_sha256") != inp.get("config_sha256"):
             return m
         m = parent

@@ -1,13 +1,13 @@
 """``synthgen publish``: a finished shard directory becomes a Hugging Face dataset repository.
 
-Order is what keeps a published revision honest. The directory is checked first (manifest
+Order is what keeps a published revision honest. The directory is checked first (dataset.json
 complete, every shard's size and sha256 as recorded, no stray temp or unlisted tars) and the
 token looked up, all before any network call. Shards then go up in several commits, skipping
 those already on the remote with the same sha256, and ``README.md``, ``dataset.json`` and the
-preview go last in one commit. A run that dies midway leaves shards but no card or manifest,
+preview go last in one commit. A run that dies midway leaves shards but no card or dataset.json,
 so the revision never looks complete; rerunning the same command uploads only what is
 missing (LFS objects that arrived before the failure are not sent again either). Updating a
-published dataset removes its card and manifest in the first shard commit for the same
+published dataset removes its card and dataset.json in the first shard commit for the same
 reason. Uploads use ``create_commit`` (Xet when ``hf_xet`` is installed and the server
 offers it; the LFS protocol with ``HF_HUB_DISABLE_XET=1``, e.g. for a mirror).
 """
@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import MANIFEST
+from synthtext.dataset.info import INFO_FILE
 from synthtext.dataset.shards import sha256_file
 from synthtext.hub.card import (
     PREVIEW,
     README,
     build_card,
     card_options,
-    complete_manifest,
+    complete_info,
     write_card,
 )
 
@@ -73,14 +73,14 @@ def resolve_token(token: str | None = None) -> str:
 
 
 def verify_shards(out: str | Path) -> dict:
-    """The complete manifest of ``out`` after checking every shard against it, else a
+    """The complete dataset info of ``out`` after checking every shard against it, else a
     UserError naming what is wrong (nothing is uploaded from a directory that fails)."""
     out = Path(out)
-    m = complete_manifest(out)
+    m = complete_info(out)
     problems = [f"temporary file {p.name} (a run is still writing, or was killed: rerun it)"
                 for p in sorted(out.glob("*.tmp"))]
     listed = {sh["name"]: sh for s in m["splits"].values() for sh in s.get("shards", [])}
-    problems += [f"{p.name} is not listed in {MANIFEST}" for p in sorted(out.glob("*.tar"))
+    problems += [f"{p.name} is not listed in {INFO_FILE}" for p in sorted(out.glob("*.tar"))
                  if p.name not in listed]
     for split, s in m["splits"].items():
         if sum(sh["samples"] for sh in s.get("shards", [])) != s["samples"]:
@@ -90,9 +90,9 @@ def verify_shards(out: str | Path) -> dict:
         if not p.is_file():
             problems.append(f"{name} is missing")
         elif p.stat().st_size != sh["bytes"]:
-            problems.append(f"{name} has {p.stat().st_size} bytes, the manifest says {sh['bytes']}")
+            problems.append(f"{name} has {p.stat().st_size} bytes, dataset.json says {sh['bytes']}")
         elif sha256_file(p) != sh["sha256"]:
-            problems.append(f"{name}: sha256 does not match the manifest (corrupted or replaced)")
+            problems.append(f"{name}: sha256 does not match dataset.json (corrupted or replaced)")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise UserError(f"{out}: refusing to publish: {'; '.join(problems[:3])}{more}")
@@ -119,21 +119,21 @@ def _batches(uploads: list[Upload], files: int, nbytes: int) -> list[list[Upload
 
 
 def _card(out: Path, repo_id: str, write: bool, echo) -> list[Upload]:
-    """The final commit's files: the (re)generated card, preview and manifest."""
+    """The final commit's files: the (re)generated card, preview and dataset.json."""
     opts = card_options(out)
     if opts is None and (out / README).exists():
         echo(f"warning: {out / README} was not written by synthgen; publishing it unchanged")
-        return [_file(out, README), _file(out, MANIFEST)]
+        return [_file(out, README), _file(out, INFO_FILE)]
     opts = {**(opts or {}), "repo_id": repo_id}
     if write:
         write_card(out, **opts)
         files = [README] + ([PREVIEW] if opts.get("preview", True) else [])
-        return [_file(out, p) for p in files] + [_file(out, MANIFEST)]
+        return [_file(out, p) for p in files] + [_file(out, INFO_FILE)]
     card = build_card(out, **opts)
     files = [_file(out, README, card.readme.encode("utf-8"))]
     if card.preview_png is not None:
         files.append(_file(out, PREVIEW, card.preview_png))
-    return files + [_file(out, MANIFEST)]
+    return files + [_file(out, INFO_FILE)]
 
 
 def publish(out: str | Path, repo_id: str, *, private: bool = False, revision: str | None = None,
@@ -194,7 +194,7 @@ def _upload(out, repo_id, rev, private, endpoint, token, shards, final, result,
         return
     echo(f"commit {len(batches) + 1}/{len(batches) + 1}: " + ", ".join(u.path for u in last))
     info = api.create_commit(repo_id, [_add(CommitOperationAdd, u) for u in last],
-                             commit_message="Add dataset card and manifest",
+                             commit_message="Add dataset card and dataset.json",
                              repo_type="dataset", revision=rev)
     result.commits.append(info.oid)
     result.uploaded += [u.path for u in last]

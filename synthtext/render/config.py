@@ -1,7 +1,7 @@
 """Render configuration: every knob of ``synthgen render`` as one JSON-able dataclass.
 
 Ranges are ``(low, high)`` pairs sampled per sample; probabilities are per sample. The
-config (not the worker count) decides the output bytes, so it is hashed into the manifest.
+config (not the worker count) decides the output bytes, so it is hashed into dataset.json.
 """
 
 from __future__ import annotations

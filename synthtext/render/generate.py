@@ -18,14 +18,14 @@ from synthtext.render.renderer import Renderer, open_corpora
 
 
 @dataclass(frozen=True)
-class RenderRecipe:
+class RenderJob:
     """What the runner ships to workers: the config plus checksums of its inputs."""
 
     cfg: RenderConfig
     inputs: dict  # corpus and font checksums, computed once in the parent process
 
     @classmethod
-    def create(cls, cfg: RenderConfig) -> "RenderRecipe":
+    def create(cls, cfg: RenderConfig) -> "RenderJob":
         from synthtext.fonts.fontset import FontSet, resolve_fonts
 
         cfg.validate()
@@ -64,8 +64,8 @@ def render_shards(cfg: RenderConfig, out: str | Path, n: int, **run_options) -> 
     ``run_options`` go to :func:`synthtext.dataset.runner.run` (shard_size, image_format, quality,
     workers, backend, scheduler, overwrite, progress).
     """
-    recipe = RenderRecipe.create(cfg)
-    return run(recipe, out, split_counts(n, cfg.split), kind="render", **run_options)
+    job = RenderJob.create(cfg)
+    return run(job, out, split_counts(n, cfg.split), kind="render", **run_options)
 
 
 def render_sample(cfg: RenderConfig, index: int, split: str = "train"):

@@ -1,8 +1,8 @@
-"""The runner recipe and the per-process page generator of ``synthgen stitch``.
+"""The runner job and the per-process page generator of ``synthgen stitch``.
 
-:class:`StitchRecipe` is what :func:`synthtext.dataset.runner.run` ships to workers: the config plus
+:class:`StitchJob` is what :func:`synthtext.dataset.runner.run` ships to workers: the config plus
 the line index (built once in the parent; its checksum and skip counts go into
-``dataset.json`` through :meth:`StitchRecipe.config`). :class:`Stitcher` makes page
+``dataset.json`` through :meth:`StitchJob.config`). :class:`Stitcher` makes page
 ``(split, index)`` from its own random stream ``(seed, split, index, attempt)``; a crop
 that fails to decode rejects the attempt (counted in ``rejects``) and is passed over by the
 next one, so the output never depends on which worker saw what before.
@@ -74,12 +74,12 @@ class _CropFailed(Exception):
 
 
 @dataclass(frozen=True)
-class StitchRecipe:
+class StitchJob:
     cfg: StitchConfig
     index: LineIndex
 
     @classmethod
-    def create(cls, cfg: StitchConfig) -> "StitchRecipe":
+    def create(cls, cfg: StitchConfig) -> "StitchJob":
         cfg.validate()
         return cls(cfg, build_index(cfg))
 
@@ -93,13 +93,13 @@ class StitchRecipe:
 _STITCHERS: dict[str, "Stitcher"] = {}
 
 
-def stitcher_for(recipe: StitchRecipe) -> "Stitcher":
-    """One Stitcher per recipe and process (its crop cache is worth keeping)."""
-    key = config_digest(recipe.config())
+def stitcher_for(job: StitchJob) -> "Stitcher":
+    """One Stitcher per job and process (its crop cache is worth keeping)."""
+    key = config_digest(job.config())
     if key not in _STITCHERS:
         if len(_STITCHERS) >= 2:
             _STITCHERS.clear()
-        _STITCHERS[key] = Stitcher(recipe.cfg, recipe.index)
+        _STITCHERS[key] = Stitcher(job.cfg, job.index)
     return _STITCHERS[key]
 
 
@@ -277,14 +277,14 @@ def stitch_shards(cfg: StitchConfig, out: str | Path, n: int, **run_options) -> 
     """Stitch ``n`` pages (spread over ``cfg.split``) into WebDataset shards in ``out``.
 
     ``run_options`` go to :func:`synthtext.dataset.runner.run` (shard_size, image_format, quality,
-    workers, backend, scheduler, overwrite, progress). The result's manifest holds the
+    workers, backend, scheduler, overwrite, progress). The result's dataset info holds the
     input summary (checksum, skipped inputs by cause) under ``config.inputs``.
     """
-    recipe = StitchRecipe.create(cfg)
-    return run(recipe, out, split_counts(n, cfg.split), kind="stitch", **run_options)
+    job = StitchJob.create(cfg)
+    return run(job, out, split_counts(n, cfg.split), kind="stitch", **run_options)
 
 
-def stitch_sample(cfg: StitchConfig | StitchRecipe, index: int, split: str = "train") -> Sample:
+def stitch_sample(cfg: StitchConfig | StitchJob, index: int, split: str = "train") -> Sample:
     """Page ``index`` of ``split``: the same pixels and label as in the shards."""
-    recipe = cfg if isinstance(cfg, StitchRecipe) else StitchRecipe.create(cfg)
-    return stitcher_for(recipe).sample(split, index)
+    job = cfg if isinstance(cfg, StitchJob) else StitchJob.create(cfg)
+    return stitcher_for(job).sample(split, index)
