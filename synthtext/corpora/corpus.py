@@ -36,6 +36,7 @@ import numpy as np
 
 from synthtext.corpora.index import _CONTINUES, _HDR, _HEADING, _MAGIC, _VERSION, _Scan
 from synthtext.corpora.wikitext import detokenize, heading_text
+from synthtext.dataset import cache
 from synthtext.dataset.errors import ConfigError, CorpusError
 
 FORMATS = ("wikitext", "text", "lines")
@@ -65,13 +66,6 @@ class Span:
     def chars(self) -> set[str]:
         """Characters of the words (whitespace excluded): what a font must cover."""
         return set("".join(itertools.chain.from_iterable(self.paragraphs)))
-
-
-def _default_cache_dir() -> Path:
-    if os.environ.get("SYNTHGEN_CACHE"):
-        return Path(os.environ["SYNTHGEN_CACHE"]) / "corpus-index"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "synthgen" / "corpus-index"
 
 
 def _check_file(path: Path, label: str) -> os.stat_result:
@@ -147,7 +141,7 @@ class Corpus:
                               "use auto, wikitext, text or lines")
         self.encoding = encoding
         self._codec = _codec(encoding, label)
-        self._cache_dir = Path(cache_dir) if cache_dir else _default_cache_dir()
+        self._cache_dir = Path(cache_dir) if cache_dir else cache.cache_dir() / "corpus-index"
         self._requested = (format, encoding)        # what pickling re-opens with
         self._regions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._split_weights: dict[str, float] | None = None

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthtext.dataset.cache import cache_dir
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import read_info, write_json_atomic
 
@@ -26,9 +27,8 @@ NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 
 
 def catalogue_path() -> Path:
-    from synthtext.fonts.charset import default_cache_dir
-
-    return default_cache_dir() / "catalogue.json"
+    """The catalogue file: ``catalogue.json`` in the cache root (:func:`cache_dir`)."""
+    return cache_dir() / "catalogue.json"
 
 
 def load() -> dict[str, str]:

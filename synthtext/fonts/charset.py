@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from synthtext.dataset.cache import cache_dir
 from synthtext.dataset.errors import FontError
 
 # Bump when the rule or raster parameters change: old cache entries are then ignored.
@@ -34,12 +35,8 @@ _MISSING_PROBES = (0x10FFFD, 0x10FFFC, 0xFFFFD, 0xFFFFC, 0xFFFF)
 
 
 def default_cache_dir() -> Path:
-    """$SYNTHGEN_CACHE, else $XDG_CACHE_HOME/synthgen, else ~/.cache/synthgen."""
-    if os.environ.get("SYNTHGEN_CACHE"):
-        return Path(os.environ["SYNTHGEN_CACHE"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "synthgen"
-    return Path.home() / ".cache" / "synthgen"
+    """The synthgen cache root (see :func:`synthtext.dataset.cache.cache_dir`)."""
+    return cache_dir()
 
 
 def file_sha256(path) -> str:
