@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from synthtext.dataset.errors import UserError
+from synthtext.dataset.errors import ConfigError, UserError
 
 INFO_FILE = "dataset.json"
 SCHEMA = "synthgen.dataset/1"
@@ -36,6 +36,30 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def read_json_object(path: str | os.PathLike, label: str) -> dict:
+    """The JSON object in the UTF-8 file ``path`` (a config or a spec's JSON).
+
+    Args:
+        path: the file.
+        label: how the user named it, e.g. ``"--config run.json"``; starts each error.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not JSON, or not a JSON object.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{label}: not valid JSON ({e})") from None
+    except OSError as e:
+        raise ConfigError(f"{label}: cannot read it ({e.strerror or e})") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"{label}: expected a JSON object")
+    return d
 
 
 def read_info(out: str | os.PathLike) -> dict | None:
