@@ -45,18 +45,22 @@ Combinators: ``WithProbability(op, p)``, ``OneOf([(op, weight), ...])``,
 ``RandomOrder([ops])``, ``Sequence([ops])``; ``Pipeline(root_or_list)``.
 Presets: ``preset(name)`` for ``PRESETS`` = none, light, medium, heavy.
 Config files (JSON, or YAML with PyYAML): see :mod:`augment.config` for the format.
+Errors: a bad config, preset name, op parameter or params record raises
+``AugmentConfigError`` (a ``ValueError``) with a one-line message naming it.
 Params format of ``Pipeline.sample``: ``{"pipeline": name, "input_shape": [h, w],
 "output_shape": [h, w], "ops": [{"op": name, "params": {...}}, ...]}`` (ops actually drawn,
 in application order).
 """
 from . import blur, distort, geometric, ink, lighting, paper, sensor  # noqa: F401  (register ops)
-from .base import COMBINATORS, OPS, ConfigError, Op
+from .base import COMBINATORS, OPS, Op
 from .combinators import OneOf, RandomOrder, Sequence, WithProbability
-from .config import load_config
+from .config import load_config, preset
+from .errors import AugmentConfigError
 from .pipeline import Pipeline, replay
-from .presets import PRESETS, preset, preset_config
+from .presets import PRESETS, preset_config
 
 __all__ = [
-    "COMBINATORS", "OPS", "PRESETS", "ConfigError", "OneOf", "Op", "Pipeline", "RandomOrder",
-    "Sequence", "WithProbability", "load_config", "preset", "preset_config", "replay",
+    "COMBINATORS", "OPS", "PRESETS", "AugmentConfigError", "OneOf", "Op", "Pipeline",
+    "RandomOrder", "Sequence", "WithProbability", "load_config", "preset", "preset_config",
+    "replay",
 ]

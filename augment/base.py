@@ -13,18 +13,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from synthtext.dataset.errors import ConfigError as _UserConfigError
+from .errors import AugmentConfigError
 
-OPS: dict[str, type] = {}
-COMBINATORS: dict[str, type] = {}
-
-
-class ConfigError(_UserConfigError, ValueError):
-    """An augmentation op, parameter or config file is invalid; the message is one line naming it."""
+OPS: dict[str, type] = {}  # op name -> Op subclass, filled by @register
+COMBINATORS: dict[str, type] = {}  # combinator name -> class, filled by augment.combinators
 
 
 def register(cls):
-    """Class decorator: make ``cls`` a dataclass op and list it in :data:`OPS` under ``cls.name``."""
+    """Class decorator: make ``cls`` a dataclass op and list it in :data:`OPS` under ``cls.name``.
+
+    Raises:
+        RuntimeError: another op already has that name (a programming error, not a user's).
+    """
     cls = dataclasses.dataclass(cls)
     if cls.name in OPS:
         raise RuntimeError(f"duplicate op name {cls.name!r}")
@@ -35,9 +35,15 @@ def register(cls):
 class Op:
     """One augmentation: ``sample`` draws params from the ranges, ``apply`` renders them.
 
-    Subclasses are dataclasses (see :func:`register`); ``CHOICES`` maps a str field to its
-    allowed values.  Photometric ops leave quads and shape alone; geometric ops override
-    ``apply_quads`` (and ``output_shape`` when they resize).
+    Subclasses are dataclasses (see :func:`register`) whose fields are the ranges they draw
+    from; a ``[low, high]`` field is a closed range, a plain number a fixed setting.  The
+    constructor coerces config values to the field types and validates them, raising
+    :class:`~augment.errors.AugmentConfigError` naming the op and parameter.  ``CHOICES``
+    maps a str field to its allowed values.  Photometric ops leave quads and shape alone;
+    geometric ops override ``apply_quads`` (and ``output_shape`` when they resize).
+
+    Images are uint8 numpy arrays, grayscale ``(H, W)`` or colour ``(H, W, 3)``; quads are
+    float ``(N, 4, 2)`` arrays of (x, y) pixel coordinates, corners TL, TR, BR, BL.
     """
 
     name: ClassVar[str] = ""
@@ -54,15 +60,37 @@ class Op:
 
     # --- the contract -------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, image_shape, quads=None) -> dict:
+        """Draw one concrete, JSON-able params dict from this op's ranges.
+
+        Args:
+            rng: the only source of randomness; noise fields get a seed drawn from it.
+            image_shape: ``(H, W)`` or ``(H, W, C)`` of the image the params are for.
+            quads: optional float ``(N, 4, 2)`` boxes of all ink on the page (px); geometric
+                ops keep them inside the canvas, stroke-scale ops cap by their text height.
+        """
         raise NotImplementedError
 
     def apply(self, image: np.ndarray, params: dict) -> np.ndarray:
+        """A new uint8 image (same shape unless the op resizes) with ``params`` applied.
+
+        Depends only on ``image`` and ``params`` (never on the constructor's ranges).
+
+        Raises:
+            TypeError: ``image`` is not a uint8 numpy array.
+            ValueError: ``image`` is not ``(H, W)`` or ``(H, W, 3)``.
+        """
         raise NotImplementedError
 
     def apply_quads(self, quads, params: dict, image_shape) -> np.ndarray | None:
+        """``quads`` (float ``(N, 4, 2)``, px) moved as :meth:`apply` moves the pixels.
+
+        ``image_shape`` is the shape *before* the op; ``None`` quads give ``None``.  This
+        default (for photometric ops) returns an unchanged float64 copy.
+        """
         return None if quads is None else as_quads(quads).copy()
 
     def output_shape(self, params: dict, image_shape) -> tuple[int, int]:
+        """``(H, W)`` of the image after :meth:`apply`; the input's, unless the op resizes."""
         return tuple(int(v) for v in image_shape[:2])
 
     def records(self, params: dict) -> list[dict]:
@@ -82,14 +110,17 @@ class Op:
         """Check value bounds; subclasses call :meth:`check_range` / :meth:`check_number`."""
 
     def fail(self, field: str, message: str):
-        raise ConfigError(f"op {self.name!r}: parameter {field!r} {message}")
+        """Raise :class:`AugmentConfigError` ``op 'name': parameter 'field' <message>``."""
+        raise AugmentConfigError(f"op {self.name!r}: parameter {field!r} {message}")
 
     def check_number(self, field: str, lo=None, hi=None) -> None:
+        """Fail unless the number ``field`` lies in ``[lo, hi]`` (``None``: unbounded)."""
         v = getattr(self, field)
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             self.fail(field, f"must be in [{lo}, {hi}], got {v}")
 
     def check_range(self, field: str, lo=None, hi=None) -> None:
+        """Fail unless the ``[low, high]`` pair ``field`` has low <= high, both in ``[lo, hi]``."""
         a, b = getattr(self, field)
         if a > b:
             self.fail(field, f"must be [low, high] with low <= high, got [{a}, {b}]")
@@ -105,10 +136,17 @@ def _type_name(hint) -> str:
 
 
 def coerce(value: Any, hint, op: str, field: str):
-    """Convert a config value to the field's type, or raise ConfigError naming op and parameter."""
+    """Convert a config value to the field's type hint (float, int, bool, str or a pair).
+
+    A single number is accepted for a ``tuple[float, float]`` range and means a fixed value;
+    integral floats are accepted for ints; bools are never numbers.
+
+    Raises:
+        AugmentConfigError: the value does not fit; the message names ``op`` and ``field``.
+    """
     def bad():
-        return ConfigError(f"op {op!r}: parameter {field!r} must be {_type_name(hint)}, "
-                           f"got {type(value).__name__} {value!r}")
+        return AugmentConfigError(f"op {op!r}: parameter {field!r} must be {_type_name(hint)}, "
+                                  f"got {type(value).__name__} {value!r}")
 
     if typing.get_origin(hint) is tuple:
         inner = typing.get_args(hint)[0]
@@ -118,7 +156,7 @@ def coerce(value: Any, hint, op: str, field: str):
             raise bad()
         try:
             return tuple(coerce(v, inner, op, field) for v in items)
-        except ConfigError:
+        except AugmentConfigError:
             raise bad() from None
     if hint is bool:
         if isinstance(value, (bool, np.bool_)):
@@ -139,22 +177,38 @@ def coerce(value: Any, hint, op: str, field: str):
 
 # --- small shared helpers -------------------------------------------------------------------
 def uniform(rng: np.random.Generator, bounds) -> float:
-    """A plain float drawn uniformly from ``(low, high)``."""
+    """A plain float drawn uniformly from ``(low, high)`` (one ``rng.uniform`` draw)."""
     return float(rng.uniform(bounds[0], bounds[1]))
 
 
 def integer(rng: np.random.Generator, bounds) -> int:
-    """A plain int drawn uniformly from the inclusive ``(low, high)``."""
+    """A plain int drawn uniformly from the inclusive ``(low, high)`` (one ``rng.integers`` draw)."""
     return int(rng.integers(bounds[0], bounds[1] + 1))
 
 
 def new_seed(rng: np.random.Generator) -> int:
-    """A seed for a noise field, so params stay small yet reproduce the field exactly."""
+    """A seed in ``[0, 2**31 - 1)`` for a noise field, so params stay small yet reproduce it."""
     return int(rng.integers(0, 2**31 - 1))
 
 
+def random_shift(rng: np.random.Generator, max_shift: float, image_shape) -> list[float]:
+    """``[dx, dy]`` in px, each uniform in ``±max_shift`` x the image width / height."""
+    h, w = shape2(image_shape)
+    return [uniform(rng, (-max_shift, max_shift)) * w, uniform(rng, (-max_shift, max_shift)) * h]
+
+
+def random_point(rng: np.random.Generator, image_shape) -> list[float]:
+    """``[x, y]`` in px, uniform over the canvas (pixel centres ``0 .. W-1``, ``0 .. H-1``)."""
+    h, w = shape2(image_shape)
+    return [uniform(rng, (0.0, w - 1.0)), uniform(rng, (0.0, h - 1.0))]
+
+
 def as_quads(quads) -> np.ndarray:
-    """Quads as a float64 ``(N, 4, 2)`` array (TL, TR, BR, BL per box)."""
+    """Quads as a float64 ``(N, 4, 2)`` array (TL, TR, BR, BL per box; one ``(4, 2)`` box is N=1).
+
+    Raises:
+        ValueError: the array cannot be read as ``(N, 4, 2)``.
+    """
     q = np.asarray(quads, dtype=np.float64)
     if q.size == 0:
         return q.reshape(0, 4, 2)
@@ -166,7 +220,12 @@ def as_quads(quads) -> np.ndarray:
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
-    """Reject what the ops cannot take: they work on uint8 gray (H, W) or colour (H, W, 3)."""
+    """``image`` itself if the ops can take it: uint8 gray ``(H, W)`` or colour ``(H, W, 3)``.
+
+    Raises:
+        TypeError: not a uint8 numpy array.
+        ValueError: any other shape.
+    """
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         got = getattr(image, "dtype", type(image).__name__)
         raise TypeError(f"augment ops take uint8 numpy images, got {got}")
@@ -176,14 +235,16 @@ def check_image(image: np.ndarray) -> np.ndarray:
 
 
 def shape2(image_shape) -> tuple[int, int]:
+    """``(H, W)`` as plain ints from any image shape ``(H, W, ...)``."""
     return int(image_shape[0]), int(image_shape[1])
 
 
 def text_height(quads) -> float | None:
     """Median height of the given boxes (px), or None without usable quads.
 
-    Stroke-scale ops (blur, downscaling, elastic, blotches) cap their magnitude by it, so
-    small text is never blurred or warped beyond recognition.
+    A box's height is the mean length of its left and right edges; boxes under 2 px are
+    ignored.  Stroke-scale ops (blur, downscaling, elastic, blotches) cap their magnitude
+    by it, so small text is never blurred or warped beyond recognition.
     """
     if quads is None:
         return None
@@ -195,8 +256,13 @@ def text_height(quads) -> float | None:
     return float(np.median(heights)) if len(heights) else None
 
 
-def legible(value: float, high: float, quads, fraction: float) -> float:
-    """``value`` drawn from a range topping at ``high``, shrunk so ``high`` <= fraction x text height."""
+def legible_uniform(rng: np.random.Generator, bounds, quads, fraction: float) -> float:
+    """A uniform draw from ``bounds``, scaled down so ``bounds[1]`` <= ``fraction`` x text height.
+
+    The whole range shrinks proportionally (a draw at the top of the range lands on the
+    cap); without quads (no text height) the draw is returned as is.
+    """
+    value, high = uniform(rng, bounds), bounds[1]
     h = text_height(quads)
     if h is None or high <= 0 or high <= fraction * h:
         return value

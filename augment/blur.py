@@ -2,7 +2,8 @@
 
 Kernels stay small (a few px), and when quads are given their size is also capped by the
 text height (sigma <= 6%, motion length <= 25%, disk radius <= 10% of it), so small text
-keeps its shape.
+keeps its shape.  The kernels are the textbook ones (Gaussian, line, pillbox); the caps are
+this package's own choices, checked by the legibility test in ``tests/test_augment.py``.
 """
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import math
 import cv2
 import numpy as np
 
-from .base import Op, check_image, legible, register, uniform
+from .base import Op, check_image, legible_uniform, register, uniform
 
 
 @register
 class GaussianBlur(Op):
-    """Soft focus with std ``sigma`` px."""
+    """Soft focus: a Gaussian of std ``sigma`` px (range 0-10; below 0.05 px a no-op).
+
+    Params: ``{"sigma": px}``.
+    """
 
     name = "gaussian_blur"
     sigma: tuple[float, float] = (0.4, 1.0)
@@ -25,7 +29,7 @@ class GaussianBlur(Op):
         self.check_range("sigma", 0.0, 10.0)
 
     def sample(self, rng, image_shape, quads=None):
-        return {"sigma": legible(uniform(rng, self.sigma), self.sigma[1], quads, 0.06)}
+        return {"sigma": legible_uniform(rng, self.sigma, quads, 0.06)}
 
     def apply(self, image, params):
         sigma = float(params["sigma"])
@@ -35,7 +39,11 @@ class GaussianBlur(Op):
 
 
 def motion_kernel(length: float, angle: float) -> np.ndarray:
-    """A normalised anti-aliased line ``length`` px long at ``angle`` degrees."""
+    """A float32 ``(k, k)`` kernel summing to 1: an anti-aliased line ``length`` px long.
+
+    ``angle`` is in degrees, counter-clockwise from the x axis (image y points down);
+    ``k`` is ``ceil(length)`` rounded up to odd.  The line is drawn at 4x and area-averaged.
+    """
     size = int(math.ceil(length)) | 1
     k = np.zeros((size * 4, size * 4), np.uint8)
     c = (size * 4 - 1) / 2.0
@@ -49,7 +57,10 @@ def motion_kernel(length: float, angle: float) -> np.ndarray:
 
 @register
 class MotionBlur(Op):
-    """Camera shake: a line kernel ``length`` px long at a random angle."""
+    """Camera shake: a line kernel ``length`` px long (range 1-31) at an angle in [0, 180) deg.
+
+    Params: ``{"length": px, "angle": degrees}``; borders replicate.
+    """
 
     name = "motion_blur"
     length: tuple[float, float] = (3.0, 7.0)
@@ -58,7 +69,7 @@ class MotionBlur(Op):
         self.check_range("length", 1.0, 31.0)
 
     def sample(self, rng, image_shape, quads=None):
-        length = max(1.0, legible(uniform(rng, self.length), self.length[1], quads, 0.25))
+        length = max(1.0, legible_uniform(rng, self.length, quads, 0.25))
         return {"length": length, "angle": uniform(rng, (0.0, 180.0))}
 
     def apply(self, image, params):
@@ -67,7 +78,8 @@ class MotionBlur(Op):
 
 
 def disk_kernel(radius: float) -> np.ndarray:
-    """A normalised disk of ``radius`` px with an anti-aliased rim (lens defocus)."""
+    """A float32 ``(2r+1, 2r+1)`` kernel summing to 1, ``r = ceil(radius)``: a disk of
+    ``radius`` px with a 1 px linear anti-aliased rim (the pillbox model of lens defocus)."""
     r = int(math.ceil(radius))
     y, x = np.mgrid[-r:r + 1, -r:r + 1]
     k = np.clip(radius + 0.5 - np.hypot(x, y), 0.0, 1.0).astype(np.float32)
@@ -76,7 +88,10 @@ def disk_kernel(radius: float) -> np.ndarray:
 
 @register
 class DefocusBlur(Op):
-    """Out of focus: a disk kernel of ``radius`` px."""
+    """Out of focus: a disk kernel of ``radius`` px (range 0-15; below 0.3 px a no-op).
+
+    Params: ``{"radius": px}``; borders replicate.
+    """
 
     name = "defocus_blur"
     radius: tuple[float, float] = (0.8, 2.0)
@@ -85,7 +100,7 @@ class DefocusBlur(Op):
         self.check_range("radius", 0.0, 15.0)
 
     def sample(self, rng, image_shape, quads=None):
-        return {"radius": legible(uniform(rng, self.radius), self.radius[1], quads, 0.1)}
+        return {"radius": legible_uniform(rng, self.radius, quads, 0.1)}
 
     def apply(self, image, params):
         radius = float(params["radius"])

@@ -9,22 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine
-from .base import COMBINATORS, ConfigError, Op, shape2
+from .base import COMBINATORS, Op, shape2
+from .errors import AugmentConfigError
 
 
 def _register(cls):
+    """Class decorator: list a combinator in :data:`COMBINATORS` under ``cls.name``."""
     COMBINATORS[cls.name] = cls
     return cls
 
 
 def _check_op(op, where: str):
     if not isinstance(op, Op):
-        raise ConfigError(f"{where}: expected an augment op, got {type(op).__name__}")
+        raise AugmentConfigError(f"{where}: expected an augment op, got {type(op).__name__}")
     return op
 
 
 def sample_chain(ops, rng, shape, quads) -> list[dict]:
-    """Sample ``ops`` in turn, each seeing the shape and quads the previous ones produce."""
+    """``[{"op", "params"}, ...]``: ``ops`` sampled in turn from ``rng``, each seeing the
+    ``(H, W)`` shape and the float ``(N, 4, 2)`` quads (or None) the previous ones produce."""
     records = []
     for op in ops:
         rec = {"op": op.name, "params": op.sample(rng, shape, quads)}
@@ -35,21 +38,28 @@ def sample_chain(ops, rng, shape, quads) -> list[dict]:
 
 
 class Combinator(Op):
-    """Shared apply: flatten own params to leaf records and run them."""
+    """An Op made of ops: applying flattens its params to leaf records and runs those.
+
+    Children are op objects, not config values, so combinators are not dataclasses;
+    ``child_records`` reads the records of what ran back out of a params dict.
+    """
 
     def __init__(self):  # not a dataclass: children are ops, not config values
         pass
 
     @property
     def children(self) -> list[Op]:
+        """The ops this combinator may run."""
         raise NotImplementedError
 
     @property
     def geometric(self) -> bool:  # type: ignore[override]
+        """True if any child may move pixels (so quads must be carried through)."""
         return any(c.geometric for c in self.children)
 
     @classmethod
     def child_records(cls, params: dict) -> list[dict]:
+        """The ``{"op", "params"}`` records of the children that ran, in order."""
         raise NotImplementedError
 
     def records(self, params):
@@ -69,14 +79,17 @@ class Combinator(Op):
 
 @_register
 class WithProbability(Combinator):
-    """Run ``op`` with probability ``p``."""
+    """Run ``op`` with probability ``p`` (0-1; else raises AugmentConfigError).
+
+    Params: ``{"applied": false}`` or ``{"applied": true, "child": record}``.
+    """
 
     name = "with_probability"
 
     def __init__(self, op: Op, p: float):
         self.op = _check_op(op, "with_probability")
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ConfigError(f"probability 'p' must be a number in [0, 1], got {p!r}")
+            raise AugmentConfigError(f"probability 'p' must be a number in [0, 1], got {p!r}")
         self.p = float(p)
 
     @property
@@ -101,22 +114,26 @@ class WithProbability(Combinator):
 
 @_register
 class OneOf(Combinator):
-    """Run exactly one of the ops, drawn per call with the given weights."""
+    """Run exactly one of the ops, drawn per call with the given weights.
+
+    ``choices`` holds ops or ``(op, weight)`` pairs (weight >= 0, default 1, not all 0;
+    else raises AugmentConfigError).  Params: ``{"index": i, "child": record}``.
+    """
 
     name = "one_of"
 
     def __init__(self, choices):
         pairs = [c if isinstance(c, tuple) else (c, 1.0) for c in choices]
         if not pairs:
-            raise ConfigError("one_of needs at least one op")
+            raise AugmentConfigError("one_of needs at least one op")
         self.ops = [_check_op(op, "one_of") for op, _ in pairs]
         w = []
         for _, weight in pairs:
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                raise ConfigError(f"one_of: 'weight' must be a number >= 0, got {weight!r}")
+                raise AugmentConfigError(f"one_of: 'weight' must be a number >= 0, got {weight!r}")
             w.append(float(weight))
         if sum(w) <= 0:
-            raise ConfigError("one_of: the weights must not all be 0")
+            raise AugmentConfigError("one_of: the weights must not all be 0")
         self.weights = w
 
     @property
@@ -142,7 +159,7 @@ class OneOf(Combinator):
 
 @_register
 class Sequence(Combinator):
-    """Run the ops one after another, in the given order."""
+    """Run the ops one after another, in the given order.  Params: ``{"children": [records]}``."""
 
     name = "sequence"
 
@@ -166,7 +183,10 @@ class Sequence(Combinator):
 
 @_register
 class RandomOrder(Sequence):
-    """Run all the ops, in an order drawn per call."""
+    """Run all the ops, in an order drawn per call.
+
+    Params: ``{"order": [indices], "children": [records in that order]}``.
+    """
 
     name = "random_order"
 

@@ -22,8 +22,8 @@ means a fixed value), other numbers/booleans/strings are plain settings.  Exampl
     ]}
 
 Unknown ops, unknown parameters and values of the wrong type or out of bounds raise
-:class:`ConfigError` with a one-line message naming the file, the node's path (e.g.
-``sequence[1].one_of[0]``), the op and the parameter.
+:class:`~augment.errors.AugmentConfigError` with a one-line message naming the file, the
+node's path (e.g. ``sequence[1].one_of[0]``), the op and the parameter.
 """
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ import json
 import os
 from pathlib import Path
 
-from .base import OPS, ConfigError
+from .base import OPS
 from .combinators import OneOf, RandomOrder, Sequence, WithProbability
+from .errors import AugmentConfigError
 from .pipeline import Pipeline
+from .presets import PRESETS, preset_config
 
 _GROUPS = {"sequence": Sequence, "random_order": RandomOrder, "one_of": OneOf}
 _COMMON = ("p", "weight")
@@ -50,39 +52,41 @@ def _suggest(name: str, choices) -> str:
 def _build_op(node: dict, where: str):
     name = node["op"]
     if not isinstance(name, str) or name not in OPS:
-        raise ConfigError(f"{where}: unknown op {name!r}{_suggest(str(name), OPS)}; "
-                          f"known ops: {', '.join(sorted(OPS))}")
+        raise AugmentConfigError(f"{where}: unknown op {name!r}{_suggest(str(name), OPS)}; "
+                                 f"known ops: {', '.join(sorted(OPS))}")
     cls = OPS[name]
     known = [f.name for f in dataclasses.fields(cls)]
     kwargs = {k: v for k, v in node.items() if k not in ("op",) + _COMMON}
     for key in kwargs:
         if key not in known:
-            raise ConfigError(f"{where}: op {name!r} has no parameter {key!r}"
-                              f"{_suggest(key, known)}; parameters: {', '.join(known + list(_COMMON))}")
+            raise AugmentConfigError(f"{where}: op {name!r} has no parameter {key!r}"
+                                     f"{_suggest(key, known)}; "
+                                     f"parameters: {', '.join(known + list(_COMMON))}")
     try:
         return cls(**kwargs)
-    except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
+    except AugmentConfigError as e:
+        raise AugmentConfigError(f"{where}: {e}") from None
 
 
 def _kind(node, where: str) -> str:
     """Which of op / preset / sequence / random_order / one_of a node is (exactly one)."""
     if not isinstance(node, dict):
-        raise ConfigError(f"{where}: expected an object like {{\"op\": ...}}, "
-                          f"got {type(node).__name__} {node!r}")
+        raise AugmentConfigError(f"{where}: expected an object like {{\"op\": ...}}, "
+                                 f"got {type(node).__name__} {node!r}")
     kinds = [k for k in _KINDS if k in node]
     if len(kinds) != 1:
         found = ", ".join(repr(k) for k in kinds) or "none"
         hint = "" if kinds else "".join(_suggest(str(k), _KINDS) for k in node)[:60]
-        raise ConfigError(f"{where}: a node needs exactly one of {', '.join(map(repr, _KINDS))} "
-                          f"(found {found}; keys: {sorted(node)}){hint}")
+        raise AugmentConfigError(f"{where}: a node needs exactly one of {', '.join(map(repr, _KINDS))} "
+                                 f"(found {found}; keys: {sorted(node)}){hint}")
     return kinds[0]
 
 
 def _number(node: dict, key: str, where: str) -> float:
     value = node.get(key, 1.0)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where}: {key!r} must be a number, got {type(value).__name__} {value!r}")
+        raise AugmentConfigError(f"{where}: {key!r} must be a number, "
+                                 f"got {type(value).__name__} {value!r}")
     return float(value)
 
 
@@ -98,38 +102,43 @@ def _build(node, where: str, in_one_of: bool = False):
         here = f"{where}.{kind}" if where else kind
         extra = [k for k in node if k not in (kind,) + _COMMON]
         if extra:
-            raise ConfigError(f"{here}: unknown key {extra[0]!r}{_suggest(extra[0], _COMMON)}; "
-                              f"a {kind!r} node takes only {kind!r}, 'p' and 'weight'")
+            raise AugmentConfigError(f"{here}: unknown key {extra[0]!r}{_suggest(extra[0], _COMMON)}; "
+                                     f"a {kind!r} node takes only {kind!r}, 'p' and 'weight'")
         op = _build_group(kind, node[kind], here)
     p, weight = _number(node, "p", label), _number(node, "weight", label)
     if "weight" in node and not in_one_of:
-        raise ConfigError(f"{label}: 'weight' is only allowed on the items of a 'one_of'")
+        raise AugmentConfigError(f"{label}: 'weight' is only allowed on the items of a 'one_of'")
     if not 0.0 <= p <= 1.0:
-        raise ConfigError(f"{label}: 'p' must be in [0, 1], got {p}")
+        raise AugmentConfigError(f"{label}: 'p' must be in [0, 1], got {p}")
     return (WithProbability(op, p) if p < 1.0 else op), weight
 
 
 def _build_group(kind: str, items, where: str):
     if kind == "preset":
-        from .presets import PRESETS, preset_config
         if items not in PRESETS:
-            raise ConfigError(f"{where}: unknown preset {items!r}; "
-                              f"choose one of {', '.join(PRESETS)}")
+            raise AugmentConfigError(f"{where}: unknown preset {items!r}; "
+                                     f"choose one of {', '.join(PRESETS)}")
         return _build(preset_config(items), where)[0]
     if not isinstance(items, list):
-        raise ConfigError(f"{where}: expected a list of nodes, got {type(items).__name__}")
+        raise AugmentConfigError(f"{where}: expected a list of nodes, got {type(items).__name__}")
     built = [_build(item, f"{where}[{i}]", in_one_of=kind == "one_of")
              for i, item in enumerate(items)]
     if kind == "one_of":
         try:
             return OneOf(built)
-        except ConfigError as e:
-            raise ConfigError(f"{where}: {e}") from None
+        except AugmentConfigError as e:
+            raise AugmentConfigError(f"{where}: {e}") from None
     return _GROUPS[kind]([op for op, _ in built])
 
 
 def build(config, name: str | None = None) -> Pipeline:
-    """A :class:`Pipeline` from an already parsed config (dict or list)."""
+    """A :class:`Pipeline` from an already parsed config (dict or list; see the module doc).
+
+    ``name`` is recorded in the params; a bare ``{"preset": NAME}`` config is named NAME.
+
+    Raises:
+        AugmentConfigError: the config is invalid; the message gives the node's path.
+    """
     if name is None and isinstance(config, dict) and set(config) == {"preset"}:
         name = str(config["preset"])
     return Pipeline(_build(config, "")[0], name=name)
@@ -137,39 +146,55 @@ def build(config, name: str | None = None) -> Pipeline:
 
 def _read(path: Path):
     if not path.is_file():
-        raise ConfigError(f"augment config {path}: file not found")
+        raise AugmentConfigError(f"augment config {path}: file not found")
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml
+            import yaml  # optional dependency: only YAML configs need PyYAML
         except ImportError:
-            raise ConfigError(f"augment config {path}: YAML needs PyYAML (pip install pyyaml), "
-                              "or write the config as JSON") from None
+            raise AugmentConfigError(f"augment config {path}: YAML needs PyYAML (pip install pyyaml), "
+                                     "or write the config as JSON") from None
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as e:
             msg = " ".join(str(e).split())
-            raise ConfigError(f"augment config {path}: invalid YAML: {msg}") from None
+            raise AugmentConfigError(f"augment config {path}: invalid YAML: {msg}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"augment config {path}: invalid JSON at line {e.lineno} "
-                          f"column {e.colno}: {e.msg}") from None
+        raise AugmentConfigError(f"augment config {path}: invalid JSON at line {e.lineno} "
+                                 f"column {e.colno}: {e.msg}") from None
 
 
 def load_config(path_or_dict) -> Pipeline:
-    """A validated :class:`Pipeline` from a JSON/YAML file path or a parsed dict/list."""
+    """A validated :class:`Pipeline` from a JSON/YAML file path or a parsed dict/list.
+
+    A file's pipeline is named after the file's stem; YAML (``.yaml``/``.yml``) needs PyYAML.
+
+    Raises:
+        AugmentConfigError: the file is missing or unparsable, or the config is invalid; the
+            one-line message starts ``augment config [PATH]:`` and names the node.
+    """
     if isinstance(path_or_dict, (str, os.PathLike)):
         path = Path(path_or_dict)
         try:
             return build(_read(path), name=path.stem)
-        except ConfigError as e:
+        except AugmentConfigError as e:
             msg = str(e) if str(e).startswith("augment config") else f"augment config {path}: {e}"
-            raise ConfigError(msg) from None
+            raise AugmentConfigError(msg) from None
     if isinstance(path_or_dict, (dict, list)):
         try:
             return build(path_or_dict)
-        except ConfigError as e:
-            raise ConfigError(f"augment config: {e}") from None
-    raise ConfigError(f"augment config: expected a file path, dict or list, "
-                      f"got {type(path_or_dict).__name__}")
+        except AugmentConfigError as e:
+            raise AugmentConfigError(f"augment config: {e}") from None
+    raise AugmentConfigError(f"augment config: expected a file path, dict or list, "
+                             f"got {type(path_or_dict).__name__}")
+
+
+def preset(name: str) -> Pipeline:
+    """A fresh :class:`Pipeline` for preset ``name`` (one of :data:`augment.presets.PRESETS`).
+
+    Raises:
+        AugmentConfigError: unknown name (a ValueError; the message lists the presets).
+    """
+    return build(preset_config(name), name=name)

@@ -2,7 +2,10 @@
 
 Both are displacement fields on a coarse node grid (cheap to make, smooth by construction),
 tapered to zero at the canvas edge so nothing crosses it; see :mod:`augment.warp` for how
-quads follow them.
+quads follow them.  Elastic distortion as a training augmentation for handwriting is from
+Simard, Steinkraus & Platt, "Best practices for convolutional neural networks applied to
+visual document analysis", ICDAR 2003; the field here is made differently (see
+:class:`Elastic`).  The baseline wobble is this package's own.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import math
 import cv2
 import numpy as np
 
-from .base import as_quads, legible, new_seed, register, shape2, uniform
+from .base import as_quads, legible_uniform, new_seed, register, shape2, uniform
 from .fields import grid_shape, node_coords
 from .warp import DisplacementOp, edge_taper
 
@@ -22,7 +25,12 @@ FIELD_CELL = 8.0  # node spacing of the evaluated displacement grids, px
 class Elastic(DisplacementOp):
     """Random smooth distortion (paper not flat, hand not steady), at most ``alpha`` px.
 
-    With quads, ``alpha`` is also capped at 20% of the text height.
+    Simard et al. (2003) smooth per-pixel uniform noise with a Gaussian of std sigma and
+    scale it by alpha; here uniform noise in ``[-alpha, alpha]`` px on a grid ``cell`` px
+    apart is upsampled bicubically instead (same kind of field, far cheaper on a page), so
+    ``cell`` plays the part of sigma.  With quads, ``alpha`` is also capped at 20% of the
+    text height.  Ranges: ``alpha`` 0-20 px, ``cell`` >= 8 px.  Params: ``{"alpha": px,
+    "cell": px, "seed": int}``.
     """
 
     name = "elastic"
@@ -34,11 +42,12 @@ class Elastic(DisplacementOp):
         self.check_range("cell", 8.0, 10000.0)
 
     def sample(self, rng, image_shape, quads=None):
-        return {"alpha": legible(uniform(rng, self.alpha), self.alpha[1], quads, 0.2),
+        return {"alpha": legible_uniform(rng, self.alpha, quads, 0.2),
                 "cell": uniform(rng, self.cell),
                 "seed": new_seed(rng)}
 
     def field(self, params, shape):
+        """float32 ``(fh, fw, 2)`` displacements (px) on nodes ~8 px apart, edge-tapered."""
         alpha = float(params["alpha"])
         gh, gw = grid_shape(shape, float(params["cell"]), minimum=3)
         rng = np.random.default_rng(params["seed"])
@@ -49,7 +58,11 @@ class Elastic(DisplacementOp):
 
 
 def line_bands(quads) -> list[tuple[float, float]]:
-    """Vertical extents of text lines: quads whose y-ranges mostly overlap are one line."""
+    """``[(y_top, y_bottom), ...]`` px of the text lines, top to bottom.
+
+    ``quads`` is float ``(N, 4, 2)``; boxes sorted by centre whose y-ranges overlap by at
+    least half the shorter one are merged into one line.
+    """
     q = as_quads(quads)
     y0, y1 = q[..., 1].min(axis=1), q[..., 1].max(axis=1)
     bands: list[list[float]] = []
@@ -70,7 +83,9 @@ class BaselineWobble(DisplacementOp):
     """Each text line's baseline undulates on its own, as in handwriting on unruled paper.
 
     With quads, lines are found from them and the amplitude is capped at 12% of the text
-    height; without, bands every ``line_spacing`` px are used.
+    height; without, bands every ``line_spacing`` px are used.  Each band gets a vertical
+    sine of ``amplitude`` px (0-10) and ``wavelength`` px, blended linearly between band
+    centres.  Params: ``{"bands": [[centre_y, amplitude, wavelength, phase_rad], ...]}``.
     """
 
     name = "baseline_wobble"
@@ -89,12 +104,12 @@ class BaselineWobble(DisplacementOp):
             centres = [(lo + hi) / 2.0 for lo, hi in line_bands(quads)]
         else:
             centres = list(np.arange(self.line_spacing / 2.0, h, self.line_spacing))
-        top = self.amplitude[1]
-        bands = [[float(c), legible(uniform(rng, self.amplitude), top, quads, 0.12),
+        bands = [[float(c), legible_uniform(rng, self.amplitude, quads, 0.12),
                   uniform(rng, self.wavelength), uniform(rng, (0.0, 2.0 * math.pi))] for c in centres]
         return {"bands": bands}
 
     def field(self, params, shape):
+        """float32 ``(fh, fw, 2)`` displacements (px, y only) on nodes ~8 px apart, edge-tapered."""
         fh, fw = grid_shape(shape, FIELD_CELL)
         f = np.zeros((fh, fw, 2), dtype=np.float32)
         bands = np.asarray(params["bands"], dtype=np.float64).reshape(-1, 4)

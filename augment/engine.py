@@ -11,34 +11,47 @@ import functools
 
 import numpy as np
 
-from .base import COMBINATORS, OPS, ConfigError, as_quads, check_image, shape2
+from .base import COMBINATORS, OPS, as_quads, check_image, shape2
+from .errors import AugmentConfigError
 from .warp import GeometricOp, warp_image
 
 
 @functools.lru_cache(maxsize=None)
 def leaf(name: str):
-    """A default instance of op ``name`` (its apply depends only on params)."""
+    """A cached default instance of op ``name`` (its apply depends only on params).
+
+    Raises:
+        AugmentConfigError: no op of that name is registered.
+    """
     if name not in OPS:
-        raise ConfigError(f"unknown op {name!r} in recorded params")
+        raise AugmentConfigError(f"unknown op {name!r} in recorded params")
     return OPS[name]()
 
 
 def flatten(record: dict) -> list[dict]:
-    """The leaf records a (possibly combinator) record stands for, in application order."""
+    """The leaf records a (possibly combinator) record stands for, in application order.
+
+    Raises:
+        AugmentConfigError: the record is not ``{"op": name, "params": {...}}`` or names
+            neither an op nor a combinator.
+    """
     try:
         name, params = record["op"], record["params"]
     except (TypeError, KeyError):
-        raise ConfigError(f"a recorded op must be {{'op': name, 'params': {{...}}}}, "
-                          f"got {record!r}") from None
+        raise AugmentConfigError(f"a recorded op must be {{'op': name, 'params': {{...}}}}, "
+                                 f"got {record!r}") from None
     if name in OPS:
         return [record]
     if name in COMBINATORS:
         return [r for child in COMBINATORS[name].child_records(params) for r in flatten(child)]
-    raise ConfigError(f"unknown op {name!r} in recorded params")
+    raise AugmentConfigError(f"unknown op {name!r} in recorded params")
 
 
 def advance(records: list[dict], shape, quads=None):
-    """Shape and quads after ``records`` without touching pixels (used while sampling)."""
+    """``((H, W), quads)`` after leaf ``records``, without touching pixels (used while sampling).
+
+    ``quads`` (float ``(N, 4, 2)`` px, or None) are moved by the geometric records only.
+    """
     shape = shape2(shape)
     for rec in records:
         op = leaf(rec["op"])
@@ -53,7 +66,12 @@ def _fusable(op) -> bool:
 
 
 def run(image: np.ndarray, records: list[dict], quads=None):
-    """Apply leaf ``records`` to ``image`` (and ``quads``); consecutive warps are fused."""
+    """Apply leaf ``records`` to ``image`` (and ``quads``); consecutive warps are fused.
+
+    ``image`` is uint8 ``(H, W)`` or ``(H, W, 3)`` and is never modified; returns a new
+    image and the moved quads (float ``(N, 4, 2)``, the input's float dtype or float64) or
+    None.  Raises as :func:`augment.base.check_image` for an unusable image.
+    """
     out = check_image(image)
     dtype = np.asarray(quads).dtype if quads is not None else None
     q = None if quads is None else as_quads(quads)

@@ -19,6 +19,8 @@ import numpy as np
 def paper_colour(image: np.ndarray):
     """The page's paper colour: the median of a thin ring along the image border.
 
+    ``image`` is uint8 ``(H, W)`` or ``(H, W, 3)``; the ring is up to 4 px wide, every third
+    pixel along it.  Returns an int grey level for grayscale, a tuple of 3 ints for colour.
     Used as the fill for areas a warp uncovers and as the reference for ink ops; the border
     is where paper is most reliably free of text.
     """
@@ -34,13 +36,17 @@ def paper_colour(image: np.ndarray):
 
 
 def grid_shape(shape, cell: float, minimum: int = 2) -> tuple[int, int]:
-    """Rows and columns of a grid with about ``cell`` pixels between nodes."""
+    """``(rows, cols)`` of a node grid about ``cell`` px apart spanning ``shape`` (>= ``minimum``)."""
     h, w = shape[:2]
     return max(minimum, int(round(h / cell)) + 1), max(minimum, int(round(w / cell)) + 1)
 
 
 def smooth_noise(rng: np.random.Generator, shape, cell: float) -> np.ndarray:
-    """A smooth random float32 field in [0, 1] at grid resolution (features ~``cell`` px)."""
+    """A smooth random float32 field in [0, 1] with features ~``cell`` px across a page of ``shape``.
+
+    Uniform noise on a node grid ``cell`` px apart, bicubically upsampled 4x and stretched to
+    [0, 1]; the result is small (``4 * grid`` nodes), for :func:`multiply_field` to upsample.
+    """
     gh, gw = grid_shape(shape, cell, minimum=3)
     coarse = rng.random((gh, gw), dtype=np.float32)
     fine = cv2.resize(coarse, (gw * 4, gh * 4), interpolation=cv2.INTER_CUBIC)
@@ -49,7 +55,8 @@ def smooth_noise(rng: np.random.Generator, shape, cell: float) -> np.ndarray:
 
 
 def node_coords(shape, field_shape) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel x and y of the nodes of a field stretched corner to corner over an image."""
+    """float32 ``(xs, ys)``, each ``field_shape[:2]``: pixel x and y of the nodes of a field
+    stretched corner to corner over an image of ``shape`` (first node at 0, last at W-1 / H-1)."""
     h, w = shape[:2]
     fh, fw = field_shape[:2]
     xs = np.linspace(0.0, w - 1.0, fw, dtype=np.float32)
@@ -57,16 +64,23 @@ def node_coords(shape, field_shape) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(xs, ys)
 
 
-def to_full(field: np.ndarray, shape) -> np.ndarray:
-    """Upsample a low-resolution field to ``shape`` (bilinear, centre-aligned)."""
-    h, w = shape[:2]
-    return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+def pixel_box(x_lo: float, y_lo: float, x_hi: float, y_hi: float, image_shape):
+    """The integer ``(x0, y0, x1, y1)`` pixel box (x1, y1 exclusive) that covers the float
+    extent ``[x_lo, x_hi] x [y_lo, y_hi]`` (px), clipped to the image; ``None`` if empty."""
+    h, w = image_shape[:2]
+    x0, y0 = max(0, int(x_lo)), max(0, int(y_lo))
+    x1, y1 = min(w, int(x_hi) + 1), min(h, int(y_hi) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
 
 
 def multiply_field(image: np.ndarray, factor: np.ndarray, roi=None) -> np.ndarray:
     """``image * factor`` with a low-res factor field in [0, 1]; only inside ``roi`` if given.
 
-    ``roi`` is ``(x0, y0, x1, y1)``; the field then spans that rectangle.  Returns a new image.
+    ``image`` is uint8 ``(H, W)`` or ``(H, W, C)``; ``factor`` a float ``(fh, fw)`` field,
+    quantised to uint8 and bilinearly stretched over the image, or over ``roi`` =
+    ``(x0, y0, x1, y1)`` px (x1, y1 exclusive).  Returns a new uint8 image of the same shape.
     """
     f8 = np.clip(factor * 255.0 + 0.5, 0, 255).astype(np.uint8)
     x0, y0, x1, y1 = roi if roi is not None else (0, 0, image.shape[1], image.shape[0])
@@ -93,7 +107,11 @@ def _normal_lut(sigma_q: float) -> np.ndarray:
 
 
 def normal_noise(seed: int, shape, sigma: float) -> np.ndarray:
-    """Zero-mean Gaussian-like int16 noise of std ``sigma`` (grey levels) from ``seed``."""
+    """Zero-mean Gaussian-like int16 noise of ``shape`` with std ``sigma`` grey levels, from ``seed``.
+
+    One random byte per value, mapped through the 256 normal quantiles (see the module
+    docstring): a pure function of ``(seed, shape, sigma)``.
+    """
     rng = np.random.default_rng(seed)
     n = int(np.prod(shape))
     raw = np.frombuffer(rng.bytes(n), dtype=np.uint8).reshape(shape)

@@ -2,7 +2,9 @@
 
 The matrix warps keep the canvas size and are fitted so content stays inside it (see
 :mod:`augment.warp`).  ``resample`` is the one op that changes the image shape: it simulates
-another scan resolution, and its params record the new size.
+another scan resolution, and its params record the new size.  Angles are in degrees,
+shears are tangents (x shifted by ``shear_x`` px per px of y), shifts are fractions of the
+canvas side; the params of the matrix warps also hold ``fit = [s, tx, ty]``.
 """
 from __future__ import annotations
 
@@ -11,13 +13,17 @@ import math
 import cv2
 import numpy as np
 
-from .base import as_quads, check_image, register, shape2, uniform
+from .base import as_quads, check_image, random_shift, register, shape2, uniform
 from .warp import GeometricOp, HomographyOp, centred
 
 
 @register
 class Rotate(HomographyOp):
-    """Small in-plane rotation of the whole page (scanned or photographed slightly askew)."""
+    """Small in-plane rotation of the whole page (scanned or photographed slightly askew).
+
+    Angle uniform in ``±max_degrees`` (0-10 deg), about the canvas centre.  Params:
+    ``{"degrees": deg, "fit": [s, tx, ty]}``.
+    """
 
     name = "rotate"
     max_degrees: float = 1.5
@@ -40,7 +46,11 @@ class Rotate(HomographyOp):
 
 @register
 class Shear(HomographyOp):
-    """Shear: ``shear_x`` slants the writing like a different pen angle, ``shear_y`` skews lines."""
+    """Shear: ``shear_x`` slants the writing like a different pen angle, ``shear_y`` skews lines.
+
+    Both are tangents drawn uniformly in ``±max_shear_x`` (0-0.5) and ``±max_shear_y``
+    (0-0.2), about the canvas centre.  Params: ``{"shear_x", "shear_y", "fit"}``.
+    """
 
     name = "shear"
     max_shear_x: float = 0.08
@@ -65,7 +75,10 @@ class Shear(HomographyOp):
 
 @register
 class Perspective(HomographyOp):
-    """Camera not square to the page: each corner moves by up to ``max_shift`` x the short side."""
+    """Camera not square to the page: each corner moves by up to ``max_shift`` x the short side.
+
+    ``max_shift`` is 0-0.2.  Params: ``{"corners": [[dx, dy] x 4] px (TL, TR, BR, BL), "fit"}``.
+    """
 
     name = "perspective"
     max_shift: float = 0.04
@@ -89,7 +102,11 @@ class Perspective(HomographyOp):
 
 
 def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 3x3 matrix mapping 4 ``src`` points to ``dst``, solved in float64."""
+    """The 3x3 matrix mapping 4 ``src`` points to ``dst`` (both ``(4, 2)`` px), in float64.
+
+    The standard 8-unknown linear system with ``h33 = 1`` (as OpenCV's
+    ``getPerspectiveTransform`` solves it), here in float64 so quads and pixels agree.
+    """
     a, b = [], []
     for (x, y), (u, v) in zip(src, dst):
         a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
@@ -101,7 +118,12 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 @register
 class Scale(HomographyOp):
-    """Zoom and shift inside the same canvas (text size and position vary between scans)."""
+    """Zoom and shift inside the same canvas (text size and position vary between scans).
+
+    ``scale`` (0.5-2) is the mean zoom, ``aspect`` (0.5-2) the x/y zoom ratio, ``max_shift``
+    (0-0.3) the largest shift as a fraction of width / height.  Params: ``{"scale",
+    "aspect", "shift": [dx, dy] px, "fit"}``.
+    """
 
     name = "scale"
     scale: tuple[float, float] = (0.9, 1.05)
@@ -115,10 +137,8 @@ class Scale(HomographyOp):
         self.check_number("max_shift", 0.0, 0.3)
 
     def draw(self, rng, shape):
-        h, w = shape2(shape)
         return {"scale": uniform(rng, self.scale), "aspect": uniform(rng, self.aspect),
-                "shift": [uniform(rng, (-self.max_shift, self.max_shift)) * w,
-                          uniform(rng, (-self.max_shift, self.max_shift)) * h]}
+                "shift": random_shift(rng, self.max_shift, shape)}
 
     def shrink(self, raw, t):
         return {"scale": 1.0 + (raw["scale"] - 1.0) * t, "aspect": 1.0 + (raw["aspect"] - 1.0) * t,
@@ -133,7 +153,11 @@ class Scale(HomographyOp):
 
 @register
 class Resample(GeometricOp):
-    """Another scan resolution: the page is resized by ``factor`` (changes the image shape)."""
+    """Another scan resolution: the page is resized by ``factor`` (changes the image shape).
+
+    ``factor`` is 0.1-4; shrinking uses area averaging, enlarging bilinear interpolation.
+    Params: ``{"factor": float, "size": [H, W]}`` (the new shape, px).  No preset uses it.
+    """
 
     name = "resample"
     fusable = False

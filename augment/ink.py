@@ -3,7 +3,8 @@
 Ink is whatever is darker than the paper colour (:func:`augment.fields.paper_colour`); the
 ops change how dark and how wide it is, never where the text is, so quads are untouched.
 Magnitudes stop short of erasing strokes: thinning is a partial blend, fading keeps at least
-half the contrast by default, blotches are a few pixels wide.
+half the contrast by default, blotches are a few pixels wide.  Fractions (``amount``,
+``strength``, ``darkness``) are of the ink's contrast or of the brightness, 0-1.
 """
 from __future__ import annotations
 
@@ -17,18 +18,25 @@ from .base import (
     as_quads,
     check_image,
     integer,
-    legible,
+    legible_uniform,
     new_seed,
+    random_shift,
     register,
     shape2,
     uniform,
 )
-from .fields import multiply_field, paper_colour, smooth_noise
+from .fields import multiply_field, paper_colour, pixel_box, smooth_noise
 
 
 @register
 class StrokeWidth(Op):
-    """Bolder or thinner strokes (pen width, ink spread): grey erosion/dilation, blended."""
+    """Bolder or thinner strokes (pen width, ink spread): grey erosion/dilation, blended.
+
+    With ``bold_probability`` the ink is eroded (spread) with an elliptic kernel of
+    ``bold_kernel`` px (2-7), else dilated (thinned) with ``thin_kernel`` px (2-5); the
+    result is blended in by ``amount`` (0-1).  Params: ``{"mode": "bold" | "thin",
+    "kernel": px, "amount": float}``.
+    """
 
     name = "stroke_width"
     bold_probability: float = 0.5
@@ -61,7 +69,11 @@ class StrokeWidth(Op):
 
 @register
 class InkFade(Op):
-    """Uneven ink (drying pen, faded scan): removes up to ``strength`` of the ink's contrast."""
+    """Uneven ink (drying pen, faded scan): removes up to ``strength`` of the ink's contrast.
+
+    ``strength`` is 0-0.8; the loss varies smoothly over ``cell`` px (>= 8) between
+    ``base`` and 1 times ``strength``.  Params: ``{"strength", "cell": px, "base", "seed"}``.
+    """
 
     name = "ink_fade"
     strength: tuple[float, float] = (0.2, 0.5)
@@ -86,7 +98,12 @@ class InkFade(Op):
 
 @register
 class InkBlotches(Op):
-    """A few small ink drops near the writing; each is 1-3 overlapping soft ellipses."""
+    """A few small ink drops near the writing; each is 1-3 overlapping soft ellipses.
+
+    ``count`` drops (0-50) of ``radius`` px (0.5-50; with quads capped at 30% of the text
+    height) darkening by ``darkness`` (0-1), centred inside a random box when quads are
+    given.  Params: ``{"blotches": [{"darkness", "ellipses": [[x, y, rx, ry, deg], ...]}]}``.
+    """
 
     name = "ink_blotches"
     count: tuple[int, int] = (1, 3)
@@ -103,7 +120,7 @@ class InkBlotches(Op):
         boxes = None if quads is None or not len(as_quads(quads)) else as_quads(quads)
         out = []
         for _ in range(integer(rng, self.count)):
-            r = legible(uniform(rng, self.radius), self.radius[1], quads, 0.3)
+            r = legible_uniform(rng, self.radius, quads, 0.3)
             m = min(8.0 + 3.0 * r, (w - 1) / 2.0, (h - 1) / 2.0)
             if boxes is not None:
                 box = boxes[int(rng.integers(len(boxes)))]
@@ -124,14 +141,14 @@ class InkBlotches(Op):
 
     def apply(self, image, params):
         out = check_image(image).copy()
-        h, w = out.shape[:2]
         for blot in params["blotches"]:
             e = np.asarray(blot["ellipses"], dtype=np.float64).reshape(-1, 5)
             pad = e[:, 2].max() + 3.0
-            x0, y0 = max(0, int(e[:, 0].min() - pad)), max(0, int(e[:, 1].min() - pad))
-            x1, y1 = min(w, int(e[:, 0].max() + pad) + 1), min(h, int(e[:, 1].max() + pad) + 1)
-            if x1 <= x0 or y1 <= y0:
+            box = pixel_box(e[:, 0].min() - pad, e[:, 1].min() - pad,
+                            e[:, 0].max() + pad, e[:, 1].max() + pad, out.shape)
+            if box is None:
                 continue
+            x0, y0, x1, y1 = box
             mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
             for cx, cy, rx, ry, ang in e:
                 centre = (int(round((cx - x0) * 16)), int(round((cy - y0) * 16)))
@@ -139,13 +156,20 @@ class InkBlotches(Op):
                 cv2.ellipse(mask, centre, axes, float(ang), 0, 360, 255, -1, cv2.LINE_AA, 4)
             soft = cv2.GaussianBlur(mask, (0, 0), 0.6).astype(np.float32) / 255.0
             factor = 1.0 - float(blot["darkness"]) * soft
-            out = multiply_field(out, factor, roi=(x0, y0, x1, y1))
+            out = multiply_field(out, factor, roi=box)
         return out
 
 
 @register
 class BleedThrough(Op):
-    """Writing on the back of the sheet showing through: the page mirrored, blurred, faint."""
+    """Writing on the back of the sheet showing through: the page mirrored, blurred, faint.
+
+    The same idea as Augraphy's ``BleedThrough`` (a flipped, blurred, offset copy of the
+    page over the front); here the left-right mirror is made at half resolution, blurred
+    with std ``blur`` / 2 px (``blur`` 0-20), shifted by up to ``max_shift`` x the page
+    side, and darkens the front by ``strength`` (0-0.5) x the mirrored ink's relative depth.  Params:
+    ``{"strength", "blur": px, "shift": [dx, dy] px}``.
+    """
 
     name = "bleed_through"
     strength: tuple[float, float] = (0.1, 0.3)
@@ -158,10 +182,8 @@ class BleedThrough(Op):
         self.check_number("max_shift", 0.0, 0.5)
 
     def sample(self, rng, image_shape, quads=None):
-        h, w = shape2(image_shape)
-        s = self.max_shift
         return {"strength": uniform(rng, self.strength), "blur": uniform(rng, self.blur),
-                "shift": [uniform(rng, (-s, s)) * w, uniform(rng, (-s, s)) * h]}
+                "shift": random_shift(rng, self.max_shift, image_shape)}
 
     def apply(self, image, params):
         image = check_image(image)

@@ -2,6 +2,8 @@
 
 Both are smooth darkening fields made on a grid ~16 px apart and upsampled; they only scale
 brightness, so ink keeps its contrast ratio and the text stays readable in the shade.
+The shapes (a sigmoid-edged straight shadow, a linear or radial fall-off with a gamma) are
+this package's own simple models; ``darkness`` and ``low`` are fractions of brightness.
 """
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ import math
 
 import numpy as np
 
-from .base import Op, check_image, register, shape2, uniform
+from .base import Op, check_image, random_point, register, shape2, uniform
 from .fields import multiply_field, node_coords
 
-CELL = 16
+CELL = 16  # node spacing of the shading fields, px
 
 
 def _nodes(shape):
@@ -31,7 +33,13 @@ def _projection(xs, ys, angle: float, shape):
 
 @register
 class Shadow(Op):
-    """A straight-edged shadow (hand, phone, book gutter) over ``coverage`` of the page."""
+    """A straight-edged shadow (hand, phone, book gutter) over ``coverage`` of the page.
+
+    The shadow comes from a direction drawn in [0, 360) degrees, covers ``coverage`` (0-1)
+    of the page along it, darkens by ``darkness`` (0-0.7) and has a sigmoid edge
+    ``softness`` (0.005-1) of the page across.  Params: ``{"angle": deg, "coverage",
+    "darkness", "softness"}``.
+    """
 
     name = "shadow"
     darkness: tuple[float, float] = (0.15, 0.45)
@@ -59,7 +67,13 @@ class Shadow(Op):
 
 @register
 class LightingGradient(Op):
-    """Uneven illumination: a linear fall-off or a radial spot, down to ``low`` brightness."""
+    """Uneven illumination: a linear fall-off or a radial spot, down to ``low`` brightness.
+
+    ``low`` is 0.2-1 of full brightness; the fall-off runs along a direction in [0, 360)
+    degrees, or (with ``radial_probability``) out from a centre to the farthest corner,
+    shaped by a gamma in [0.7, 2].  Params: ``{"low", "gamma", "kind": "linear", "angle":
+    deg}`` or ``{"low", "gamma", "kind": "radial", "centre": [x, y] px}``.
+    """
 
     name = "lighting_gradient"
     low: tuple[float, float] = (0.7, 0.95)
@@ -70,10 +84,9 @@ class LightingGradient(Op):
         self.check_number("radial_probability", 0.0, 1.0)
 
     def sample(self, rng, image_shape, quads=None):
-        h, w = shape2(image_shape)
         p = {"low": uniform(rng, self.low), "gamma": uniform(rng, (0.7, 2.0))}
         if rng.random() < self.radial_probability:
-            p.update(kind="radial", centre=[uniform(rng, (0.0, w - 1.0)), uniform(rng, (0.0, h - 1.0))])
+            p.update(kind="radial", centre=random_point(rng, image_shape))
         else:
             p.update(kind="linear", angle=uniform(rng, (0.0, 360.0)))
         return p

@@ -2,7 +2,9 @@
 
 Everything here multiplies the page by a factor <= 1 (paper reflects less; ink on it too),
 computed at low resolution or inside a small region, then upsampled: shading is smooth, so
-this is both cheap and indistinguishable from full-resolution fields.
+this is both cheap and indistinguishable from full-resolution fields.  The models (mottle
+plus grain, a ring-edged stain, a Gaussian crease with one-sided shading) are this
+package's own; fractions (``tone``, ``darkness``, ``shade``) are of the brightness.
 """
 from __future__ import annotations
 
@@ -11,15 +13,21 @@ import math
 import cv2
 import numpy as np
 
-from .base import Op, check_image, integer, new_seed, register, shape2, uniform
-from .fields import multiply_field, normal_noise, smooth_noise
+from .base import Op, check_image, integer, new_seed, random_point, register, shape2, uniform
+from .fields import multiply_field, normal_noise, pixel_box, smooth_noise
 
 UNIT = 224.0  # paper_texture's factor 1.0 as uint8
 
 
 @register
 class PaperTexture(Op):
-    """Paper tone (cream/grey), low-frequency mottling and fine fibre grain."""
+    """Paper tone (cream/grey), low-frequency mottling and fine fibre grain.
+
+    ``tone`` (0.5-1) scales the brightness; ``mottle`` (0-0.3) darkens further over blobs
+    ``mottle_cell`` px (>= 8) across; ``grain`` (0-0.2) adds noise of that std (as a
+    fraction) at half resolution.  Params: ``{"tone", "mottle", "mottle_cell": px,
+    "grain", "seed"}``.
+    """
 
     name = "paper_texture"
     tone: tuple[float, float] = (0.85, 1.0)
@@ -58,7 +66,12 @@ class PaperTexture(Op):
 
 
 def _stain_factor(xs, ys, stain) -> np.ndarray:
-    """Darkening factor of one stain at node coords: a faint irregular blob with a darker rim."""
+    """float32 darkening factor of one stain at node coords ``xs``, ``ys`` (px, same shape).
+
+    ``stain`` is ``[x, y, r, darkness, ring, seed]``: a faint blob of radius ``r`` px with a
+    wobbly outline (harmonics 2-5) and a darker rim of weight ``ring``, as a dried drop
+    leaves (the coffee-ring effect).
+    """
     x, y, r, darkness, ring, seed = stain
     rng = np.random.default_rng(int(seed))
     theta = np.arctan2(ys - y, xs - x)
@@ -73,7 +86,12 @@ def _stain_factor(xs, ys, stain) -> np.ndarray:
 
 @register
 class Stains(Op):
-    """Coffee/water stains: translucent blobs with a darker drying rim; ``radius`` x short side."""
+    """Coffee/water stains: translucent blobs with a darker drying rim; ``radius`` x short side.
+
+    ``count`` stains (0-20) of ``radius`` (0-1 of the short side), ``darkness`` (0-0.4)
+    and rim weight ``ring`` (0-1), anywhere on the page.  Params: ``{"stains": [[x, y,
+    r_px, darkness, ring, seed], ...]}``.
+    """
 
     name = "stains"
     count: tuple[int, int] = (1, 2)
@@ -91,29 +109,34 @@ class Stains(Op):
         h, w = shape2(image_shape)
         stains = []
         for _ in range(integer(rng, self.count)):
-            stains.append([uniform(rng, (0.0, w - 1.0)), uniform(rng, (0.0, h - 1.0)),
+            stains.append([*random_point(rng, image_shape),
                            uniform(rng, self.radius) * min(h, w), uniform(rng, self.darkness),
                            uniform(rng, self.ring), new_seed(rng)])
         return {"stains": stains}
 
     def apply(self, image, params):
         out = check_image(image).copy()
-        h, w = out.shape[:2]
         for stain in params["stains"]:
             x, y, r = stain[0], stain[1], stain[2] * 1.3 + 2.0
-            x0, y0 = max(0, int(x - r)), max(0, int(y - r))
-            x1, y1 = min(w, int(x + r) + 1), min(h, int(y + r) + 1)
-            if x1 <= x0 or y1 <= y0:
+            box = pixel_box(x - r, y - r, x + r, y + r, out.shape)
+            if box is None:
                 continue
+            x0, y0, x1, y1 = box
             n = max(8, min(96, int(2 * r / 4)))  # ~4 px per node, capped
             xs, ys = np.meshgrid(np.linspace(x0, x1 - 1, n), np.linspace(y0, y1 - 1, n))
-            out = multiply_field(out, _stain_factor(xs, ys, stain), roi=(x0, y0, x1, y1))
+            out = multiply_field(out, _stain_factor(xs, ys, stain), roi=box)
         return out
 
 
 @register
 class Fold(Op):
-    """A crease across the page (letters folded in thirds): a dark line, one side shaded."""
+    """A crease across the page (letters folded in thirds): a dark line, one side shaded.
+
+    Mostly horizontal (70%), else vertical, tilted by up to ``max_tilt`` degrees (0-45), at
+    20-80% of the page; the crease is a Gaussian line ``width`` px wide (0.5-50) darkening
+    by ``darkness`` (0-0.5), one side shaded by up to ``shade`` (0-0.4).  Params:
+    ``{"angle": deg, "position", "darkness", "shade", "width": px, "side": 1 | -1}``.
+    """
 
     name = "fold"
     darkness: tuple[float, float] = (0.08, 0.25)

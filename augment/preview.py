@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-PAD = 6
-CAPTION_H = 20
+PAD = 6  # gap around cells, px
+CAPTION_H = 20  # height of the caption band under each cell, px
 
 
 def _fit_width(image: np.ndarray, width: int) -> np.ndarray:
@@ -26,10 +26,23 @@ def _ellipsize(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
 
 def contact_sheet(images: list[np.ndarray], captions: list[str] | None = None, columns: int = 4,
                   cell_width: int = 256) -> np.ndarray:
-    """A grid of ``images`` scaled to ``cell_width``, each with its caption underneath.
+    """A grid of ``images`` scaled to ``cell_width`` px wide, each with its caption underneath.
 
-    Returns uint8 grayscale when every image is grayscale, else RGB.  Cells are as tall as
-    the tallest scaled image; captions too wide for a cell are cut with an ellipsis.
+    Args:
+        images: uint8 arrays, grayscale ``(H, W)`` or colour ``(H, W, 3)``, any sizes.
+        captions: one line of text per image (newlines shown as `` / ``), or None.
+        columns: cells per row (>= 1).
+        cell_width: width of each cell in px (>= 8); heights keep each image's aspect.
+
+    Returns:
+        uint8 ``(H, W)`` when every image is grayscale, else ``(H, W, 3)`` (colour images
+        kept in their channel order, gray ones expanded), on white with 6 px gaps.  Cells
+        are as tall as the tallest scaled image; captions (20 px band, PIL's default font)
+        too wide for a cell are cut with an ellipsis.
+
+    Raises:
+        ValueError: no images, a caption count that differs from the image count, or
+            ``columns`` / ``cell_width`` out of range.
     """
     if not images:
         raise ValueError("contact_sheet needs at least one image")

@@ -1,7 +1,9 @@
 """The camera/scanner: sensor noise, JPEG compression, low resolution.
 
 Noise is drawn from a seed stored in params (see :func:`augment.fields.normal_noise`), so a
-logged sample replays bit-exactly without storing the noise itself.
+logged sample replays bit-exactly without storing the noise itself.  The noise models
+(additive Gaussian, multiplicative speckle, salt and pepper) and JPEG re-encoding are the
+textbook ones; ranges are this package's own choices.
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ from .fields import normal_noise
 
 @register
 class GaussianNoise(Op):
-    """Additive sensor noise with std ``sigma`` grey levels."""
+    """Additive sensor noise with std ``sigma`` grey levels (0-40), saturating at 0 and 255.
+
+    Params: ``{"sigma": grey levels, "seed"}``.
+    """
 
     name = "gaussian_noise"
     sigma: tuple[float, float] = (2.0, 8.0)
@@ -42,7 +47,11 @@ class GaussianNoise(Op):
 
 @register
 class SpeckleNoise(Op):
-    """Multiplicative noise, stronger on bright paper; ``grain`` > 1 px makes it blotchier."""
+    """Multiplicative noise, stronger on bright paper; ``grain`` > 1 px makes it blotchier.
+
+    Each pixel becomes ``v * (1 + n)``, ``n`` of std ``sigma`` (0-0.3) drawn on a grid
+    ``grain`` px apart (1-8) and upsampled.  Params: ``{"sigma", "grain": px, "seed"}``.
+    """
 
     name = "speckle_noise"
     sigma: tuple[float, float] = (0.02, 0.08)
@@ -70,7 +79,11 @@ class SpeckleNoise(Op):
 
 @register
 class SaltPepper(Op):
-    """Isolated white and dark pixels (dust, dead pixels) on ``amount`` of the pixels."""
+    """Isolated white and dark pixels (dust, dead pixels) on ``amount`` of the pixels.
+
+    ``amount`` is a fraction (0-0.05); ``salt_ratio`` of them become 255, the rest a dark
+    level in [0, 60).  Params: ``{"amount", "salt_ratio", "seed"}``.
+    """
 
     name = "salt_pepper"
     amount: tuple[float, float] = (0.0005, 0.003)
@@ -99,7 +112,10 @@ class SaltPepper(Op):
 
 @register
 class Jpeg(Op):
-    """JPEG compression artefacts (blocking, ringing) at ``quality`` 1-100."""
+    """JPEG compression artefacts (blocking, ringing) at ``quality`` 1-100 (OpenCV's encoder).
+
+    Params: ``{"quality": int}``.  Raises RuntimeError if OpenCV cannot encode the image.
+    """
 
     name = "jpeg"
     quality: tuple[int, int] = (30, 90)
@@ -120,7 +136,13 @@ class Jpeg(Op):
 
 @register
 class DownscaleUpscale(Op):
-    """A low-resolution capture brought back to page size: soft, slightly aliased strokes."""
+    """A low-resolution capture brought back to page size: soft, slightly aliased strokes.
+
+    The page is shrunk by ``factor`` (0.1-1; with quads raised so text stays >= 10 px
+    tall) with area or bilinear interpolation and enlarged back with bilinear, bicubic or
+    nearest.  Params: ``{"factor", "down": "area" | "linear", "up": "linear" | "cubic" |
+    "nearest"}``.
+    """
 
     name = "downscale_upscale"
     factor: tuple[float, float] = (0.5, 0.85)

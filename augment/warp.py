@@ -35,15 +35,21 @@ STEP = 8  # spacing of the coarse inverse-map grid, px
 
 
 class GeometricOp(Op):
-    """A shape-preserving warp defined by its output->input (``backward``) point map."""
+    """A shape-preserving warp defined by its output->input (``backward``) point map.
+
+    Points are float ``(..., 2)`` arrays of (x, y) px; ``shape`` is the canvas ``(H, W)``.
+    ``fusable`` ops may be merged with their neighbours into one resampling.
+    """
 
     geometric = True
     fusable = True
 
     def backward(self, pts: np.ndarray, params: dict, shape) -> np.ndarray:
+        """Where in the input image each output point ``pts`` (px) samples from."""
         raise NotImplementedError
 
     def forward(self, pts: np.ndarray, params: dict, shape) -> np.ndarray:
+        """Where input points ``pts`` (px) land in the output (how quads move)."""
         raise NotImplementedError
 
     def apply(self, image, params):
@@ -57,12 +63,13 @@ class GeometricOp(Op):
 
 
 def canvas_quad(shape) -> np.ndarray:
+    """float64 ``(1, 4, 2)``: the canvas corners TL, TR, BR, BL at pixel centres."""
     h, w = shape2(shape)
     return np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], dtype=np.float64)
 
 
 def centred(m: np.ndarray, shape) -> np.ndarray:
-    """``m`` (about the origin) re-expressed about the canvas centre."""
+    """3x3 ``m`` (about the origin) re-expressed about the canvas centre ``((W-1)/2, (H-1)/2)``."""
     h, w = shape2(shape)
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
     t = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]], dtype=np.float64)
@@ -71,6 +78,7 @@ def centred(m: np.ndarray, shape) -> np.ndarray:
 
 
 def project(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """float64 points ``pts`` (``(..., 2)`` px) mapped by the 3x3 homography ``m``, same shape."""
     p = np.asarray(pts, dtype=np.float64)
     flat = p.reshape(-1, 2)
     hom = flat @ m[:, :2].T + m[:, 2]
@@ -80,8 +88,10 @@ def project(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def fit_to_canvas(m: np.ndarray, content: np.ndarray, shape, margin: float) -> list[float]:
     """``[s, tx, ty]`` of the zoom-and-shift that brings ``m(content)`` inside the canvas.
 
+    ``content`` is float ``(..., 2)`` points (px); the result keeps them at least ``margin``
+    px from the edges, zooming out (``s`` <= 1) about their centre only if they do not fit.
     The margin is capped by the content's own distance to the edge, so the identity always
-    fits.
+    fits.  ``[1.0, 0.0, 0.0]`` means no correction.
     """
     h, w = shape2(shape)
     pts = content.reshape(-1, 2)
@@ -109,12 +119,17 @@ def fit_to_canvas(m: np.ndarray, content: np.ndarray, shape, margin: float) -> l
 
 @dataclasses.dataclass
 class HomographyOp(GeometricOp):
-    """A matrix warp; ``draw`` picks raw params, ``sample`` fits them to the canvas."""
+    """A matrix warp; ``draw`` picks raw params, ``sample`` fits them to the canvas.
+
+    ``margin`` (px, >= 0) is the gap content keeps to the edge; when fitting would zoom out
+    below ``min_fit_scale`` (0.1-1), the raw params are shrunk (1, 1/2, 1/4, identity).
+    """
 
     margin: float = 4.0
     min_fit_scale: float = 0.85
 
     def draw(self, rng, shape) -> dict:
+        """Raw (unfitted) JSON-able params drawn from the ranges."""
         raise NotImplementedError
 
     def shrink(self, raw: dict, t: float) -> dict:
@@ -122,6 +137,7 @@ class HomographyOp(GeometricOp):
         raise NotImplementedError
 
     def raw_matrix(self, params: dict, shape) -> np.ndarray:
+        """The 3x3 float64 matrix of the raw params (input px -> output px), without ``fit``."""
         raise NotImplementedError
 
     def validate(self):
@@ -140,6 +156,7 @@ class HomographyOp(GeometricOp):
         return {**params, "fit": fit}
 
     def matrix(self, params, shape) -> np.ndarray:
+        """The 3x3 float64 matrix actually applied: the ``fit`` zoom-and-shift after the raw one."""
         s, tx, ty = params["fit"]
         fit = np.array([[s, 0, tx], [0, s, ty], [0, 0, 1]], dtype=np.float64)
         return fit @ self.raw_matrix(params, shape)
@@ -152,10 +169,13 @@ class HomographyOp(GeometricOp):
 
 
 class DisplacementOp(GeometricOp):
-    """A warp given by a displacement field on a node grid: output p samples input p + d(p)."""
+    """A warp given by a displacement field on a node grid: output p samples input p + d(p).
+
+    ``forward`` inverts it by 8 fixed-point steps, exact enough for smooth fields of a few px.
+    """
 
     def field(self, params: dict, shape) -> np.ndarray:
-        """float32 ``(fh, fw, 2)`` displacements at nodes spread corner to corner."""
+        """float32 ``(fh, fw, 2)`` displacements (dx, dy px) at nodes spread corner to corner."""
         raise NotImplementedError
 
     @staticmethod
@@ -182,7 +202,8 @@ class DisplacementOp(GeometricOp):
 
 
 def edge_taper(shape, field_shape, width: float) -> np.ndarray:
-    """Weights in [0, 1] on field nodes: 0 on the canvas edge, 1 beyond ``width`` px inside."""
+    """float32 weights in [0, 1] on ``field_shape`` nodes: 0 on the canvas edge, 1 beyond
+    ``width`` px inside, with a smoothstep ramp between."""
     h, w = shape2(shape)
     xs, ys = node_coords(shape, field_shape)
     dist = np.minimum(np.minimum(xs, w - 1 - xs), np.minimum(ys, h - 1 - ys))
@@ -215,7 +236,13 @@ def _remap(image, steps, shape, fill):
 
 
 def warp_image(image: np.ndarray, steps) -> np.ndarray:
-    """Apply ``[(op, params), ...]`` shape-preserving warps as a single resampling."""
+    """Apply ``[(op, params), ...]`` shape-preserving warps as a single resampling.
+
+    ``image`` is uint8 ``(H, W)`` or ``(H, W, 3)``; returns a new image of the same shape,
+    bilinearly interpolated, areas from outside the canvas filled with the paper colour.
+    Pure homography chains run as one ``warpAffine``/``warpPerspective``; any displacement
+    field makes it a ``remap`` through an inverse map composed on a grid :data:`STEP` px apart.
+    """
     shape = shape2(image.shape)
     fill = paper_colour(image)
     if not all(isinstance(op, HomographyOp) for op, _ in steps):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import tempfile
 import time
@@ -77,9 +78,7 @@ def bench_augraphy(pages, n: int):
     Some of its effects fetch fonts from the internet and fail offline; those pages are
     not timed but counted, so the comparison still runs.
     """
-    try:
-        import random
-
+    try:  # optional third-party comparison, imported only when this benchmark runs
         from augraphy import default_augraphy_pipeline
     except Exception:  # not installed (it is optional): skip the comparison
         return None
@@ -106,6 +105,7 @@ def bench_augraphy(pages, n: int):
 
 
 def main(argv=None) -> int:
+    """Run the benchmark with the command-line options above and print the table; returns 0."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=100, help="timed pages per preset (>= 50)")
     ap.add_argument("--size", type=int, default=1024)

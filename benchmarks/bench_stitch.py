@@ -8,8 +8,8 @@ stitches ``--pages`` 8-line pages into a real shard in one process (one core): d
 crop analysis, scaling, blending, JPEG encoding and tar writing all included. Reported
 twice: *cold*, every crop decoded and analysed again (the crop cache disabled: the first
 pass over a large set such as IAM's ~6,000 training lines), and *warm*, crops analysed
-once and kept (the steady state of a long run: a prepared crop is ~40-60 KB, and the cache
-holds up to ``CACHE_BYTES``). Rates are pages per CPU-second of this process (per core,
+once and kept (the steady state of a long run: a prepared crop's alpha is ~40-60 KB, kept
+zlib-compressed at ~10-15 KB, and the cache holds up to ``CACHE_BYTES``). Rates are pages per CPU-second of this process (per core,
 robust to other load on the machine) and per wall-clock second.
 """
 

@@ -53,6 +53,7 @@ PAGES = dict(corpora=CORPUS, layout="page", length_unit="lines", length=(5, 15),
 
 
 def items_for(mcfg, vocab, n: int, cfg: RenderConfig) -> list[dict]:
+    """``n`` rendered samples as training items (preprocessed image, ids cut to max_len)."""
     out = []
     for i in range(n):
         s = render_sample(cfg, i)
@@ -110,6 +111,7 @@ def time_pipeline(mcfg, tcfg, vocab, render_json: str, steps: int, device) -> fl
 
 
 def time_decode(model, batches, device, amp) -> tuple[float, float, float]:
+    """Greedy decoding of ``batches``: (images/s, mean output symbols per image, 0.0)."""
     model.eval()
     n, symbols, t0 = 0, 0, time.perf_counter()
     for b in batches:
@@ -127,6 +129,7 @@ def _sync(device):
 
 
 def main() -> None:
+    """Parse the options, time each part and print a JSON report."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="tiny", choices=["tiny", "base"])
     ap.add_argument("--checkpoint", help="decode with a trained model (its config and vocab)")

@@ -11,13 +11,22 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import json  # noqa: E402
 
 import click  # noqa: E402
+import torch  # noqa: E402
 
+from model import checkpoint as ckpt  # noqa: E402
+from model import sources  # noqa: E402
+from model.config import parse_overrides, resolve, to_json  # noqa: E402
+from model.evaluate import evaluate, predict_images  # noqa: E402
+from model.plot import plot_run  # noqa: E402
+from model.train import TrainOptions  # noqa: E402
+from model.train import train as run_training  # noqa: E402
 from synthtext.dataset.errors import UserError  # noqa: E402
+from synthtext.dataset.sample import decode_image  # noqa: E402
 
 from .common import Group  # noqa: E402
 
-SPEC_HELP = ("[NAME=]PATH|GLOB|{a..b}|URL|hf://...|render:CONFIG.json[@W or @START:END], "
-             "repeatable")
+SPEC_HELP = ("[NAME=]PATH|GLOB|{a..b}|URL|hf://...|dataset:NAME|render:CONFIG.json|"
+             "stitch:CONFIG.json[@W or @START:END], repeatable")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,10 +57,6 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
     KEY=VALUE overrides any model or training config key (``fphtr config`` lists them),
     e.g. lr=3e-4 batch_size=16 ema_decay=0.999 threads=1.
     """
-    from model.config import parse_overrides
-    from model.train import TrainOptions
-    from model.train import train as run_training
-
     items = parse_overrides(overrides)
     for key, value in (("max_steps", max_steps), ("max_time", max_time), ("augment", augment)):
         if value is not None:
@@ -79,12 +84,6 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
 @click.option("--threads", type=int, default=0, help="torch threads (default: torch's).")
 def eval_cmd(checkpoint, data, limit, batch_size, beam, ema, examples, threads):
     """Print a JSON report: CER, WER, per source, samples/s, decode guard rates."""
-    import torch
-
-    from model import checkpoint as ckpt
-    from model import sources
-    from model.evaluate import evaluate
-
     _threads(threads)
     model, vocab, ck = ckpt.load_model(checkpoint, ema=ema)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -106,12 +105,6 @@ def eval_cmd(checkpoint, data, limit, batch_size, beam, ema, examples, threads):
 @click.option("--threads", type=int, default=0, help="torch threads (default: torch's).")
 def predict(checkpoint, images, beam, as_json, ema, threads):
     """Print the transcription of each IMAGE (line breaks and indentation included)."""
-    import torch
-
-    from model import checkpoint as ckpt
-    from model.evaluate import predict_images
-    from synthtext.dataset.sample import decode_image
-
     for p in images:
         if not os.path.isfile(p):
             raise UserError(f"{p}: image not found")
@@ -138,8 +131,6 @@ def predict(checkpoint, images, beam, as_json, ema, threads):
 @click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
 def config_cmd(preset, config_file, overrides):
     """Print the resolved model and training config (every KEY train accepts) as JSON."""
-    from model.config import parse_overrides, resolve, to_json
-
     m, t = resolve(preset, config_file, parse_overrides(overrides))
     click.echo(json.dumps({"model": to_json(m), "train": to_json(t)}, indent=2))
 
@@ -149,15 +140,11 @@ def config_cmd(preset, config_file, overrides):
 @click.option("--out", type=click.Path(dir_okay=False), help="PNG path (default RUN/curves.png).")
 def plot(run_dir, out):
     """Draw the loss and validation CER/WER curves of a run to a PNG."""
-    from model.plot import plot_run
-
     click.echo(plot_run(run_dir, out))
 
 
 def _threads(n: int) -> None:
     if n > 0:
-        import torch
-
         torch.set_num_threads(n)
 
 

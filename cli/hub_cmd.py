@@ -2,31 +2,22 @@
 
 Register with ``main.add_command(card)``, ``main.add_command(publish)`` and
 ``main.add_command(datasets)``. Each command also turns user mistakes into one-line errors
-on its own, so it behaves the same when invoked outside the ``synthgen`` group.
+on its own (:class:`~cli.common.Command`), so it behaves the same when invoked outside the
+``synthgen`` group.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 
 import click
 
-from synthtext.dataset.errors import UserError
+from synthtext.dataset.catalogue import add, catalogue_path, entries, remove
 
-from .common import Group, UsageFailure
-
-
-def _one_line_errors(f):
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        try:
-            return f(*args, **kwargs)
-        except UserError as e:
-            raise UsageFailure(str(e)) from None
-    return wrapper
+from .common import Command, Group
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--license", "license_", metavar="ID",
               help="License id for the YAML (default: cc-by-sa-4.0 for WikiText corpora, "
@@ -36,9 +27,10 @@ def _one_line_errors(f):
 @click.option("--repo-id", help="ORG/NAME the loading examples should use.")
 @click.option("--preview/--no-preview", default=True, show_default=True,
               help="Include a grid of the first samples (assets/preview.png).")
-@_one_line_errors
 def card(directory, license_, language, pretty_name, repo_id, preview):
     """(Re)write DIRECTORY/README.md, the Hugging Face dataset card, from dataset.json."""
+    # the hub modules import numpy, OpenCV and PyYAML (the card's preview) and urllib's
+    # http stack: kept off the startup path of `synthgen --help`
     from synthtext.hub.card import write_card
     from synthtext.hub.publish import check_repo_id
 
@@ -49,7 +41,7 @@ def card(directory, license_, language, pretty_name, repo_id, preview):
         click.echo(f"wrote {path}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("directory", type=click.Path(file_okay=False, exists=True))
 @click.option("--repo-id", required=True, help="Dataset repository ORG/NAME.")
 @click.option("--private", is_flag=True, help="Create the repository as private.")
@@ -59,10 +51,10 @@ def card(directory, license_, language, pretty_name, repo_id, preview):
                                               "nothing is sent.")
 @click.option("--files-per-commit", type=click.IntRange(1), default=50, show_default=True,
               help="Shards per commit.")
-@_one_line_errors
 def publish(directory, repo_id, private, revision, endpoint, dry_run, files_per_commit):
     """Upload a finished shard DIRECTORY to the Hub as a dataset: shards first, then the
     card and dataset.json (rerun after an interruption to upload only what is missing)."""
+    # numpy, OpenCV, urllib's http stack and, inside, huggingface_hub: see card
     from synthtext.hub.publish import publish as do_publish
 
     result = do_publish(directory, repo_id, private=private, revision=revision,
@@ -83,10 +75,6 @@ def datasets():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_cmd(as_json):
     """Known datasets: name, kind, status, samples per split, directory."""
-    import json
-
-    from synthtext.dataset.catalogue import catalogue_path, entries
-
     rows = entries()
     if as_json:
         click.echo(json.dumps([vars(e) for e in rows], indent=1))
@@ -110,8 +98,6 @@ def list_cmd(as_json):
 @click.option("--replace", is_flag=True, help="Point an existing name at this directory.")
 def add_cmd(name, directory, replace):
     """Name DIRECTORY (a shard directory with dataset.json) NAME in the catalogue."""
-    from synthtext.dataset.catalogue import add
-
     path = add(name, directory, replace=replace)
     click.echo(f"dataset:{name} -> {path}")
 
@@ -120,6 +106,4 @@ def add_cmd(name, directory, replace):
 @click.argument("name")
 def remove_cmd(name):
     """Forget NAME (the directory and its files are left alone)."""
-    from synthtext.dataset.catalogue import remove
-
     click.echo(f"removed dataset:{name} (was {remove(name)}; files untouched)")

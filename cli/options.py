@@ -1,14 +1,17 @@
-"""Turn ``synthgen render`` options into a RenderConfig, and print a run's summary."""
+"""Turn ``synthgen render`` options into a :class:`~synthtext.render.config.RenderConfig`.
+
+Only the options the user gave are passed on; every default, including the ones that
+differ by layout (``LAYOUT_DEFAULTS``), is the library's, so ``synthgen render --layout
+line`` and ``RenderConfig(layout="line")`` are the same config.
+"""
 
 from __future__ import annotations
 
 import click
 
-from synthtext.corpora.corpus import parse_corpus_arg
-from synthtext.dataset.catalogue import register_run
 from synthtext.render.config import RenderConfig
 
-from .common import parse_range, parse_weights
+from .common import given_options, parse_weights
 
 _RANGES = {"length": int, "width": int, "height": int, "margin": float, "font_size": int,
            "line_height": int, "line_spacing": float}
@@ -16,14 +19,17 @@ _SCALARS = ("skew", "max_skew", "cursive_ratio")
 
 
 def render_config(opts: dict) -> RenderConfig:
-    kw = {}
-    for name, cast in _RANGES.items():
-        value = parse_range("--" + name.replace("_", "-"), opts.get(name), cast)
-        if value is not None:
-            kw[name] = value
-    for name in _SCALARS:
-        if opts.get(name) is not None:
-            kw[name] = opts[name]
+    """The validated config of ``synthgen render``'s parsed options (click's ``params``).
+
+    Raises:
+        click.BadParameter: for a malformed range or weight list.
+        synthtext.dataset.errors.ConfigError: for values that cannot work (see
+            :meth:`RenderConfig.validate`); CorpusError for a bad ``FILE:WEIGHT``.
+    """
+    # synthtext.corpora imports numpy: kept off the startup path of `synthgen --help`
+    from synthtext.corpora.corpus import parse_corpus_arg
+
+    kw = given_options(opts, _RANGES, _SCALARS)
     if opts.get("align"):
         kw["align"] = parse_weights("--align", opts["align"])
     if opts.get("rotation"):
@@ -45,20 +51,3 @@ def _int(opt):
         except ValueError:
             raise click.BadParameter(f"{s!r} is not a number of degrees", param_hint=opt)
     return cast
-
-
-def finish_run(result) -> None:
-    """Name a finished run in the local catalogue (``dataset:NAME``) and print its summary."""
-    name = register_run(result.out)
-    m = result.info
-    stats = m.get("stats", {})
-    rate = result.samples / result.seconds if result.seconds else 0.0
-    shards = sum(len(s.get("shards", [])) for s in m["splits"].values())
-    rejects = ", ".join(f"{k} {v}" for k, v in stats.get("rejects", {}).items()) or "none"
-    splits = ", ".join(f"{k} {v['samples']}" for k, v in m["splits"].items())
-    click.echo(f"{result.out}: {result.samples} samples ({splits}) in {shards} shards; "
-               f"{result.shards_written} written, {result.shards_skipped} already complete; "
-               f"{result.seconds:.1f} s ({rate:.1f} samples/s)")
-    click.echo(f"rejected attempts: {rejects}")
-    if name:
-        click.echo(f"catalogued as dataset:{name}")

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import click
 
-from synthtext.dataset.errors import UserError
-
-from .common import Command, parse_range, parse_weights, run_kwargs, run_options
+from .common import (
+    Command,
+    augment_option,
+    given_options,
+    parse_weights,
+    run_options,
+    write_shards,
+)
 
 _RANGES = {"page_lines": int, "body_height": int, "line_spacing": float, "min_gap": float,
            "margin": float, "indent_spaces": int, "ink": int, "paper": int}
@@ -56,34 +61,30 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 @click.option("--print-lines", type=float, help="P(a line is rendered print instead of a crop).")
 @click.option("--max-width", type=int, help="Page width limit in px (default 2480).")
 @click.option("--max-height", type=int, help="Page height limit in px (default 3508).")
-@click.option("--augment", default="none", show_default=True,
-              help="Augmentation preset (none, light, medium, heavy) or a config file.")
+@augment_option
 @run_options
 def stitch(**opts):
     """Stitch handwriting line crops into labelled pages (WebDataset shards)."""
+    # stitcher imports numpy and OpenCV: kept off the startup path of `synthgen --help`
     from stitcher.generate import stitch_shards
 
-    from .options import finish_run
-
-    cfg = stitch_config(opts)
-    if opts["shard_size"] < 1:
-        raise UserError("--shard-size must be at least 1")
-    result = stitch_shards(cfg, opts["out"], opts["n"], **run_kwargs(opts))
-    finish_run(result)
+    result = write_shards(stitch_shards, stitch_config(opts), opts)
     print_inputs(result.info["config"]["inputs"])
 
 
 def stitch_config(opts: dict):
+    """The validated :class:`~stitcher.config.StitchConfig` of ``synthgen stitch``'s parsed
+    options (click's ``params``); options left out keep the config's defaults.
+
+    Raises:
+        click.BadParameter: for a malformed range, weight list or ``--split-file``.
+        synthtext.dataset.errors.ConfigError: for values that cannot work (see
+            :meth:`StitchConfig.validate`).
+    """
+    # the stitcher package imports numpy and OpenCV: kept off the startup path
     from stitcher.config import StitchConfig
 
-    kw = {}
-    for name, cast in _RANGES.items():
-        value = parse_range("--" + name.replace("_", "-"), opts.get(name), cast)
-        if value is not None:
-            kw[name] = value
-    for name in _SCALARS:
-        if opts.get(name) is not None:
-            kw[name] = opts[name]
+    kw = given_options(opts, _RANGES, _SCALARS)
     split = parse_weights("--split", opts["split"])
     holdout = parse_weights("--holdout", opts.get("holdout")) or {}
     files = []
@@ -100,7 +101,9 @@ def stitch_config(opts: dict):
 
 
 def print_inputs(inputs: dict) -> None:
-    """The input summary: usable crops per split and every skipped input by cause."""
+    """Print the input summary (``dataset.json``'s ``config.inputs``, from
+    :meth:`stitcher.index.LineIndex.summary`): usable crops per split, where the splits came
+    from, and every skipped input by cause with up to three example ids."""
     by_split = ", ".join(f"{k} {v}" for k, v in inputs["crops_by_split"].items())
     rule = _RULES.get(inputs["split_rule"], inputs["split_rule"])
     click.echo(f"inputs: {inputs['crops']} line crops ({by_split}) from {inputs['source']} "

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
-from .common import Group, run_kwargs, run_options
+from .common import (
+    Group,
+    augment_option,
+    finish_run,
+    run_kwargs,
+    run_options,
+    write_shards,
+)
+from .fonts_cmd import fonts
+from .hub_cmd import card, datasets, publish
+from .options import render_config
+from .stitch_cmd import stitch
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,19 +56,14 @@ def main():
               default="resample", show_default=True,
               help="What to do with characters no font renders.")
 @click.option("--split", "split", help="Held-out splits by corpus region, e.g. train=0.98,validation=0.02")
-@click.option("--augment", default="none", show_default=True,
-              help="Augmentation preset (none, light, medium, heavy) or a config file.")
+@augment_option
 @run_options
 def render(**opts):
     """Render corpus spans in many fonts into WebDataset shards."""
+    # the renderer imports numpy, OpenCV and FreeType: kept off the startup path
     from synthtext.render.generate import render_shards
 
-    from .options import finish_run, render_config
-
-    cfg = render_config(opts)
-    result = render_shards(cfg, opts["out"], opts["n"], **run_kwargs(opts))
-    finish_run(result)
-
+    write_shards(render_shards, render_config(opts), opts)
 
 
 @main.command("augment")
@@ -69,9 +75,8 @@ def render(**opts):
 @run_options
 def augment_cmd(in_dir, out_dir, preset, seed, **opts):
     """Write an augmented copy of a shard directory (parameters stored per sample)."""
+    # augmenting imports numpy and OpenCV: kept off the startup path
     from synthtext.augmenting.shards import augment_shards
-
-    from .options import finish_run
 
     finish_run(augment_shards(in_dir, out_dir, preset, seed, **run_kwargs(opts)))
 
@@ -87,6 +92,7 @@ def augment_cmd(in_dir, out_dir, preset, seed, **opts):
 @click.option("--seed", type=int, default=0, show_default=True)
 def preview(source, out, n, augment, columns, cell_width, boxes, seed):
     """Contact sheet of the samples in SOURCE (shard dir, .tar, glob or {a..b} pattern)."""
+    # preview imports numpy and OpenCV: kept off the startup path
     from synthtext.preview import preview_sheet, write_png
 
     sheet = preview_sheet(source, n, augment, columns, cell_width, seed, boxes)
@@ -94,18 +100,9 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
     click.echo(f"{out}: {sheet.shape[1]}x{sheet.shape[0]} contact sheet")
 
 
-
-def _register_commands() -> None:
-    """Commands that live in their own modules (one module per room)."""
-    from .fonts_cmd import fonts
-    from .hub_cmd import card, datasets, publish
-    from .stitch_cmd import stitch
-
-    for command in (stitch, fonts, card, publish, datasets):
-        main.add_command(command)
-
-
-_register_commands()
+# commands that live in their own modules (one module per room)
+for _command in (stitch, fonts, card, publish, datasets):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ metadata.json; npm: the latin + latin-ext subsets of weight 400, merged and chec
 glyph as fetch does; debian: the curated file); the license is read from the package
 (wheel METADATA License-Expression + metadata.json + LICENSE; npm metadata.json + LICENSE;
 debian copyright, the DEP-5 stanza matching the file, else its text), mapped to SPDX, and
-rows outside fontmanifest.ALLOWED_LICENSES are dropped; sha256s, version, family/style and
+rows outside synthtext.fonts.manifest.ALLOWED_LICENSES are dropped; sha256s, version, family/style and
 the coverage summary of the renderable charset are recorded. Fonts rendering under 90% of
 Basic Latin are dropped (not Latin fonts); others with gaps keep `basic_latin_missing`.
 A family that appears twice keeps its first row. The summary goes to stdout and the log.
@@ -30,6 +30,8 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+
+from fontTools.ttLib import TTFont
 
 from synthtext.fonts.charset import coverage_summary, file_sha256, renderable_charset
 from synthtext.fonts.fetch import FetchError, build_font, unpack
@@ -187,8 +189,7 @@ def _slug(text: str) -> str:
 
 
 def _names(path: Path) -> tuple[str, str, int]:
-    from fontTools.ttLib import TTFont
-
+    """(family, subfamily, OS/2 weight class) from the font's name table."""
     with TTFont(str(path), lazy=True) as font:
         name = font["name"]
         weight = font["OS/2"].usWeightClass if "OS/2" in font else 400
@@ -242,6 +243,8 @@ def build_entry(row: dict) -> tuple[dict | None, str]:
 
 
 def read_curation(path: Path) -> list[dict]:
+    """The curation TSV as dicts with keys kind, package, version, category, file, family,
+    license, notes (missing trailing columns ""); blank and `#` lines skipped."""
     cols = ("kind", "package", "version", "category", "file", "family", "license", "notes")
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -310,6 +313,8 @@ def write_manifests(entries: list[dict], out_dir: Path, excluded=()) -> None:
 
 
 def summary(entries: list[dict]) -> str:
+    """Counts of families, categories, licenses and sources, and the fonts with an
+    incomplete Basic Latin, as the few lines printed after a build."""
     fams = {e["family"] for e in entries}
     cats = Counter(e["category"] for e in entries)
     lics = Counter(e["license"] for e in entries)
@@ -336,6 +341,7 @@ def embedded_coverage() -> None:
 
 
 def main(argv=None) -> int:
+    """The command line (see the module docstring); returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--curation", type=Path, default=HERE / "curation.tsv")
     ap.add_argument("--out-dir", type=Path, default=HERE)

@@ -9,17 +9,22 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import os
+import re
 from dataclasses import dataclass
 
 from synthtext.dataset.errors import ConfigError
+from synthtext.dataset.info import read_json_object
 
 PRESETS = ("tiny", "base")
 
 
 @dataclass
 class ModelConfig:
-    """Architecture, preprocessing bounds and decoding guards (they travel with the weights)."""
+    """Architecture, preprocessing bounds and decoding guards (they travel with the weights).
+
+    Sizes are pixels of the preprocessed image, counts are tokens; the defaults are the
+    ``tiny`` preset (about 1 M parameters, 32-px lines).
+    """
 
     preset: str = "tiny"
     # Encoder: ResNet of BasicBlocks. Strides are (height, width) per stage.
@@ -60,6 +65,12 @@ class ModelConfig:
         return sh, sw
 
     def validate(self) -> "ModelConfig":
+        """Return ``self`` if consistent.
+
+        Raises:
+            ConfigError: ``d_model`` not a multiple of 4 and of ``nhead``, stage lists of
+                different lengths, heights out of order, or a guard below its minimum.
+        """
         if self.d_model % 4 or self.d_model % self.nhead:
             raise ConfigError(f"d_model={self.d_model} must be a multiple of 4 and of "
                               f"nhead={self.nhead} (2D position encoding: half y, half x)")
@@ -96,7 +107,9 @@ class TrainConfig:
     shuffle_buffer: int = 1000  # samples, per shard source and worker
     rebatch_buffer: int = 256  # samples shuffled after the loader, before re-batching
     bucket_px: int = 64  # images whose padded size falls in the same bucket share a batch
-    mix_samples: int = 200_000  # weights W0:W1 move from W0 to W1 over this many samples
+    # Weights W0:W1 move from W0 to W1 over this many samples; 200k as DAN's synthetic-data
+    # schedule (Coquenet et al. 2023, 0.9 -> 0.2 over 200,000 samples, linear).
+    mix_samples: int = 200_000
     mix_curve: str = "linear"  # or cosine
     log_every: int = 50
     val_every: int = 500
@@ -108,6 +121,12 @@ class TrainConfig:
     extra_chars: str = ""  # characters added to the vocabulary besides those found
 
     def validate(self) -> "TrainConfig":
+        """Return ``self`` if consistent.
+
+        Raises:
+            ConfigError: an unknown ``amp`` or ``mix_curve``, a count below 1, ``ema_decay``
+                outside [0, 1), or a ``max_time`` that is no duration.
+        """
         if self.amp not in ("auto", "bf16", "fp16", "off"):
             raise ConfigError(f"amp={self.amp!r} is not one of auto, bf16, fp16, off")
         if self.mix_curve not in ("linear", "cosine"):
@@ -124,7 +143,17 @@ class TrainConfig:
 
 
 def preset(name: str) -> tuple[ModelConfig, TrainConfig]:
-    """``tiny``: ~1 M parameters, 32-px lines, trains on 2 CPU cores. ``base``: FPHTR shape."""
+    """The model and training configs of a preset.
+
+    ``tiny``: about 1 M parameters, 32-px lines, trains on 2 CPU cores. ``base``: the shape
+    of FPHTR (Singh & Karayev, ICDAR 2021): a ResNet-34 encoder (stages of 3, 4, 6, 3
+    blocks, He et al. 2016) and a 6-layer, 4-head Transformer decoder with d_model 260 and
+    feed-forward 1024 (the defaults of the tobiasvanderwerff/full-page-handwriting-recognition
+    reimplementation); pages up to 1600 px.
+
+    Raises:
+        ConfigError: ``name`` is not one of :data:`PRESETS`.
+    """
     if name == "tiny":
         return ModelConfig(), TrainConfig()
     if name == "base":
@@ -142,11 +171,16 @@ def preset(name: str) -> tuple[ModelConfig, TrainConfig]:
 
 
 def to_json(cfg) -> dict:
+    """A config dataclass as a JSON-ready dict (tuples become lists when dumped)."""
     return dataclasses.asdict(cfg)
 
 
 def from_json(cls, d: dict):
-    """Rebuild a config from JSON (lists back to tuples); unknown keys are an error."""
+    """Rebuild a ``cls`` config from JSON (lists back to tuples).
+
+    Raises:
+        ConfigError: an unknown key or a value of the wrong type.
+    """
     return apply_overrides(cls(), d, strict=True, what=cls.__name__)
 
 
@@ -180,7 +214,12 @@ def _coerce(key: str, value, default):
 
 
 def apply_overrides(cfg, items: dict, strict: bool = True, what: str = "config"):
-    """A copy of ``cfg`` with ``items`` applied; unknown keys raise when ``strict``."""
+    """A copy of ``cfg`` with ``items`` applied, each cast to its field's type.
+
+    Raises:
+        ConfigError: an unknown key (when ``strict``; else it is ignored) or a value that
+            does not cast (``what`` names the config in the message).
+    """
     fields = _fields(type(cfg))
     out = {}
     for key, value in items.items():
@@ -193,13 +232,18 @@ def apply_overrides(cfg, items: dict, strict: bool = True, what: str = "config")
 
 
 def unknown_key(key: str, known, what: str) -> ConfigError:
+    """The error for an unknown ``key`` of ``what``, with the closest known key as a hint."""
     near = difflib.get_close_matches(key, list(known), n=1)
     hint = f" (did you mean {near[0]}?)" if near else ""
     return ConfigError(f"unknown {what} key {key!r}{hint}")
 
 
 def parse_overrides(pairs) -> dict:
-    """``["lr=3e-4", "d_model=192"]`` -> dict; a pair without ``=`` is an error."""
+    """``["lr=3e-4", "d_model=192"]`` -> ``{"lr": "3e-4", "d_model": "192"}`` (strings).
+
+    Raises:
+        ConfigError: an item without ``=`` or with an empty key.
+    """
     out = {}
     for p in pairs:
         key, sep, value = p.partition("=")
@@ -211,7 +255,11 @@ def parse_overrides(pairs) -> dict:
 
 def resolve(preset_name: str, config_file: str | None, overrides: dict
             ) -> tuple[ModelConfig, TrainConfig]:
-    """Preset, then a JSON config file (flat or {"model":..,"train":..}), then key=value."""
+    """Preset, then a JSON config file (flat or {"model":..,"train":..}), then key=value.
+
+    Raises:
+        ConfigError: an unknown preset or key, a bad value, or an unreadable config file.
+    """
     m, t = preset(preset_name)
     items = {}
     if config_file:
@@ -222,7 +270,11 @@ def resolve(preset_name: str, config_file: str | None, overrides: dict
 
 
 def split_items(m: ModelConfig, t: TrainConfig, items: dict):
-    """Apply flat items to whichever dataclass owns the key; unknown keys are an error."""
+    """Apply flat items to whichever dataclass owns the key.
+
+    Raises:
+        ConfigError: a key neither config has, or a value that does not cast.
+    """
     mf, tf = _fields(ModelConfig), _fields(TrainConfig)
     for key in items:
         if key not in mf and key not in tf:
@@ -233,24 +285,26 @@ def split_items(m: ModelConfig, t: TrainConfig, items: dict):
 
 
 def load_config_file(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise ConfigError(f"--config {path}: file not found")
-    try:
-        with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--config {path}: not valid JSON ({e})") from None
-    if not isinstance(d, dict):
-        raise ConfigError(f"--config {path}: expected a JSON object")
+    """The flat ``key -> value`` items of a ``--config`` JSON file.
+
+    The file is either flat (``{"lr": 3e-4, "d_model": 192}``) or split
+    (``{"model": {...}, "train": {...}}``); keys are checked later, by :func:`split_items`.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not JSON or not a JSON object.
+    """
+    d = read_json_object(path, f"--config {path}")
     if set(d) <= {"model", "train"} and d:
         return {**d.get("model", {}), **d.get("train", {})}
     return d
 
 
 def parse_duration(text: str) -> float:
-    """``"90"``/``"90s"``/``"10m"``/``"1.5h"``/``"1h30m"`` -> seconds."""
-    import re
+    """``"90"``/``"90s"``/``"10m"``/``"1.5h"``/``"1h30m"`` -> seconds.
 
+    Raises:
+        ConfigError: ``text`` is not such a duration.
+    """
     s = str(text).strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", s):
         return float(s)

@@ -16,21 +16,25 @@ counts travel with the batches to the training loop.
 from __future__ import annotations
 
 import random
+import signal
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 
 import torch
 import webdataset as wds
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from synthtext.augmenting.samples import AugmentOnTheFly
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.sample import Sample
+from synthtext.dataset.urls import register_webdataset
 
 from .preprocess import collate, preprocess
 from .schedule import MixSchedule
-from .sources import STREAM_KINDS, SourceSpec, install_hf_opener
+from .sources import STREAM_KINDS, SourceSpec
 
-install_hf_opener()
+register_webdataset()  # webdataset opens hf:// and http(s) shards through synthtext.dataset.urls
 
 MAX_CONSECUTIVE_FAILURES = 500  # a source that only fails is broken, not noisy
 _WARN_FIRST = 5  # warnings per source and process before going quiet (counts continue)
@@ -41,6 +45,12 @@ _FAILS: Counter = Counter()  # consecutive failures per source
 
 
 def count_skip(source: str, exn: BaseException, key: str | None = None) -> None:
+    """Count a skipped sample or shard of ``source`` and warn about the first few.
+
+    Raises:
+        UserError: :data:`MAX_CONSECUTIVE_FAILURES` failures of ``source`` in a row (the
+            message ends with the last error's first line).
+    """
     _SKIPS[source] += 1
     _FAILS[source] += 1
     first = exn.args[0] if exn.args else exn
@@ -58,6 +68,7 @@ def count_skip(source: str, exn: BaseException, key: str | None = None) -> None:
 
 
 def drain_skips() -> dict:
+    """Skips per source counted in this process since the last call; resets the counts."""
     out = dict(_SKIPS)
     _SKIPS.clear()
     return out
@@ -76,11 +87,15 @@ class SkipHandler:
 
 # -- one sample -> one training item -----------------------------------------------------
 class ToItem:
-    """Sample (or raw shard dict) -> item dict; failures are counted and give None."""
+    """Sample (or raw shard dict) -> item dict; failures are counted and give None.
+
+    An item is ``{"image": (1, H, W) float32 in [0, 1], ink positive, "size": (h, w) valid
+    pixels, "tgt": (T,) int64 ids <bos> ... <eos>, "text", "source", "key"}``; ``augment``
+    names an augmentation preset or config drawn fresh per sample (``none``: no
+    augmentation).
+    """
 
     def __init__(self, source: str, vocab, mcfg, augment: str = "none", seed: int = 0):
-        from synthtext.augmenting.samples import AugmentOnTheFly
-
         self.source, self.vocab, self.mcfg = source, vocab, mcfg
         self.augment = AugmentOnTheFly(augment, seed) if augment not in ("", "none") else None
 
@@ -97,6 +112,11 @@ class ToItem:
         return item
 
     def convert(self, sample: Sample) -> dict:
+        """Augment, preprocess and tokenise one sample.
+
+        Raises:
+            ValueError: the label has more than ``max_len`` tokens.
+        """
         if self.augment is not None:
             sample = self.augment(sample)
         image, size = preprocess(sample.image, self.mcfg)
@@ -167,6 +187,12 @@ class ResilientStream(IterableDataset):
 
 def source_dataset(spec, vocab, mcfg, *, train: bool, seed: int, augment: str = "none",
                    start: int = 0, n=None, shuffle: int = 1000):
+    """The items of one source: a shard pipeline or an on-the-fly stream.
+
+    Training streams are endless and augmented; validation reads shards once in order and
+    streams from index ``start`` for ``n`` samples, unaugmented. ``shuffle`` is the sample
+    shuffle buffer of a training shard source.
+    """
     to_item = ToItem(spec.name, vocab, mcfg, augment if train else "none", seed)
     if spec.kind == "shards":
         return shard_pipeline(spec, to_item, train, seed, shuffle)
@@ -207,6 +233,7 @@ class ScheduledMix(wds.RandomMix):
 
 # -- length-aware batching -------------------------------------------------------------------
 def bucket_key(item: dict, bucket_px: int) -> tuple[int, int]:
+    """(height, width) of the item's padded image in units of ``bucket_px`` pixels, rounded up."""
     _, h, w = item["image"].shape
     return -(-h // bucket_px), -(-w // bucket_px)
 
@@ -237,8 +264,30 @@ def bucket_batches(items, batch_size: int, bucket_px: int, max_pending: int | No
             yield batch
 
 
+@dataclass(frozen=True)
+class WorkerUserError:
+    """A :class:`UserError` raised in a DataLoader worker, carried to the trainer as a value.
+
+    torch re-raises a worker's exception in the main process with the worker's traceback
+    pasted into its message; a user mistake must reach the command line as its own one
+    line. :class:`TrainStream` yields this record instead, and :class:`TrainBatches` raises
+    ``kind(message)`` in the main process (the same class, the same message).
+    """
+
+    kind: type[UserError]
+    message: str
+
+    def error(self) -> UserError:
+        """The exception to raise in the main process."""
+        return self.kind(self.message)
+
+
 class TrainStream(IterableDataset):
-    """What each DataLoader worker runs: sources -> mix -> bucketed worker batches."""
+    """What each DataLoader worker runs: sources -> mix -> bucketed worker batches.
+
+    Yields ``{"items": [item, ...], "skips": {source: count}}`` (items as :class:`ToItem`
+    makes them), or one :class:`WorkerUserError` and then stops.
+    """
 
     def __init__(self, specs, vocab, mcfg, tcfg, schedule: MixSchedule, *, clock0: int,
                  rank: int, world_size: int, seed: int):
@@ -254,8 +303,11 @@ class TrainStream(IterableDataset):
                                    shuffle=self.tcfg.shuffle_buffer) for s in self.specs]
         mix = ScheduledMix(datasets, self.schedule, self.clock0, self.world,
                            seed=self.seed + self.rank * 1000)
-        for batch in bucket_batches(mix, self.tcfg.batch_size, self.tcfg.bucket_px):
-            yield {"items": batch, "skips": drain_skips()}
+        try:
+            for batch in bucket_batches(mix, self.tcfg.batch_size, self.tcfg.bucket_px):
+                yield {"items": batch, "skips": drain_skips()}
+        except UserError as e:  # a user mistake: its one line, not a worker traceback
+            yield WorkerUserError(type(e), str(e))
 
 
 def _ignore_stop_signals(worker_id: int) -> None:
@@ -263,14 +315,14 @@ def _ignore_stop_signals(worker_id: int) -> None:
     and then ends its workers through the loader (TrainBatches.close); a worker dying first
     would turn a clean stop into a crash. A worker whose trainer is gone still exits (the
     DataLoader watchdog)."""
-    import signal
-
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _unbatch(src, skips: Counter):
     for batch in src:
+        if isinstance(batch, WorkerUserError):
+            raise batch.error()
         skips.update(batch["skips"])
         yield from batch["items"]
 
@@ -288,7 +340,16 @@ def _shuffled(src, size: int, seed: int):
 
 
 class TrainBatches:
-    """Endless collated training batches; ``skips`` counts skipped samples per source."""
+    """Endless collated training batches; ``skips`` counts skipped samples per source.
+
+    Each batch is :func:`model.preprocess.collate` output (``images`` (B, 1, H, W) float32,
+    ``sizes`` (B, 2) int64, ``tgt`` (B, T) int64, ``texts``, ``sources``, ``keys``), at most
+    ``tcfg.batch_size`` samples of similar padded size.
+
+    Raises:
+        UserError: from ``next()``, when a source keeps failing (see :func:`count_skip`),
+            also from inside a DataLoader worker (:class:`WorkerUserError`).
+    """
 
     def __init__(self, specs, vocab, mcfg, tcfg, *, clock0=0, rank=0, world_size=1, seed=0):
         self.skips: Counter = Counter()
@@ -321,34 +382,6 @@ class TrainBatches:
 
 
 def mix_schedule(specs, tcfg) -> MixSchedule:
+    """The mixture schedule of ``specs``: each source's W0 to W1 over ``mix_samples``."""
     return MixSchedule(tuple(s.w0 for s in specs), tuple(s.w1 for s in specs),
                        tcfg.mix_samples, tcfg.mix_curve)
-
-
-# -- evaluation ------------------------------------------------------------------------------
-STREAM_EVAL_DEFAULT = 1000  # an on-the-fly source has no end: evaluate this many by default
-
-
-def eval_batches(specs, vocab, mcfg, *, batch_size: int, limit: int | None,
-                 bucket_px: int, skips: Counter | None = None):
-    """Finite, ordered, unaugmented batches: up to ``limit`` samples of each source
-    (all of a shard source, STREAM_EVAL_DEFAULT of a stream when ``limit`` is None)."""
-    for spec in specs:
-        n = limit if limit is not None or spec.kind == "shards" else STREAM_EVAL_DEFAULT
-        ds = source_dataset(spec, vocab, mcfg, train=False, seed=0, n=n)
-        items = _take(ds, n)
-        for batch in bucket_batches(items, batch_size, bucket_px):
-            yield collate(batch)
-        if skips is not None:
-            skips.update(drain_skips())
-
-
-def _take(ds, limit):
-    n = 0
-    for item in ds:
-        if item is None:
-            continue
-        yield item
-        n += 1
-        if limit is not None and n >= limit:
-            return

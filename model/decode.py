@@ -24,20 +24,30 @@ from .vocab import BOS_ID, EOS_ID, PAD_ID
 
 @dataclass
 class DecodeResult:
-    tokens: list  # per image: output ids, <eos> excluded
+    """Decoded ids of a batch, one entry per image in batch order."""
+
+    tokens: list  # per image: output ids (ints), <eos> excluded
     hit_cap: list = field(default_factory=list)  # stopped by the length cap
     hit_repeat: list = field(default_factory=list)  # stopped by the repetition guard
 
 
 def symbol_caps(cfg, sizes: torch.Tensor) -> torch.Tensor:
-    """Most output symbols (``<eos>`` included) per image, from its valid area."""
+    """Most output symbols (``<eos>`` included) per image, from its valid area.
+
+    ``sizes`` (B, 2) int64 valid (h, w) pixels -> (B,) int64
+    ``1 + ceil(h * w / min_char_area)``, clamped to [2, max_len - 1].
+    """
     area = (sizes[:, 0] * sizes[:, 1]).double()
     caps = 1 + torch.ceil(area / cfg.min_char_area).long()
     return caps.clamp(2, cfg.max_len - 1)
 
 
 def is_repeating(seq: torch.Tensor, span: int, max_period: int) -> torch.Tensor:
-    """(N,T) ids -> (N,) bool: the last ``span`` ids repeat the ``p`` before them, p<=max."""
+    """(N, T) int64 ids -> (N,) bool: the last ``span`` ids repeat the ``p`` before them.
+
+    True when some period ``p`` in 1..``max_period`` makes ``seq[:, -span:]`` equal to
+    ``seq[:, -span-p:-p]``, i.e. a unit of ``p`` symbols repeated over ``span + p`` symbols.
+    """
     n, t = seq.shape
     out = torch.zeros(n, dtype=torch.bool, device=seq.device)
     for p in range(1, max_period + 1):
@@ -47,7 +57,13 @@ def is_repeating(seq: torch.Tensor, span: int, max_period: int) -> torch.Tensor:
 
 
 class Cache:
-    """Cross-attention K/V of the memory and growing self-attention K/V, per layer."""
+    """Cross-attention K/V of the memory and growing self-attention K/V, per layer.
+
+    Args:
+        model: an FPHTR in eval mode.
+        memory: (N, S, d) encoder output; memory_pad: (N, S) bool, True = padding.
+        max_steps: most positions that will be fed (size of the self-attention cache).
+    """
 
     def __init__(self, model, memory, memory_pad, max_steps: int):
         self.model = model
@@ -74,7 +90,7 @@ class Cache:
         return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], self.nh * self.hd)
 
     def reorder(self, index: torch.Tensor) -> None:
-        """Keep rows ``index`` (beam search): every cached tensor follows its hypothesis."""
+        """Keep rows ``index`` ((N',) int64; beam search): every cached tensor follows its row."""
         for lst in (self.mem_k, self.mem_v, self.k, self.v):
             for i, x in enumerate(lst):
                 lst[i] = x.index_select(0, index)
@@ -83,7 +99,7 @@ class Cache:
         self.n = index.numel()
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits (N,V) for the next symbol after feeding ``tokens`` (N,) at position t."""
+        """Logits (N, V) for the next symbol after feeding ``tokens`` (N,) int64 at position t."""
         m, t = self.model, self.t
         self.lines = self.lines + (tokens == m.newline_id).long()
         pos = torch.full_like(tokens, t)
@@ -119,7 +135,10 @@ class Cache:
 
 @torch.no_grad()
 def incremental_logits(model, images, sizes, tgt_in: torch.Tensor) -> torch.Tensor:
-    """Feed ``tgt_in`` (B,T) one position at a time; (B,T,V) logits (for the agreement test)."""
+    """Feed ``tgt_in`` (B, T) int64 one position at a time; (B, T, V) logits.
+
+    Equal (up to float error) to ``model(images, sizes, tgt_in)``; a test checks it.
+    """
     memory, pad = model.encode(images, sizes)
     cache = Cache(model, memory, pad, tgt_in.shape[1])
     return torch.stack([cache.step(tgt_in[:, t]) for t in range(tgt_in.shape[1])], 1)
@@ -127,7 +146,11 @@ def incremental_logits(model, images, sizes, tgt_in: torch.Tensor) -> torch.Tens
 
 @torch.no_grad()
 def greedy(model, images, sizes) -> DecodeResult:
-    """Argmax decoding of a batch, rows stopped by <eos>, the cap or the repetition guard."""
+    """Argmax decoding of a batch, rows stopped by <eos>, the cap or the repetition guard.
+
+    ``images`` (B, 1, H, W) float32 and ``sizes`` (B, 2) int64 as for :meth:`FPHTR.encode`;
+    the model must be in eval mode.
+    """
     cfg = model.cfg
     memory, pad = model.encode(images, sizes)
     caps = symbol_caps(cfg, sizes).to(memory.device)
@@ -163,9 +186,11 @@ def _until_eos(out: torch.Tensor) -> list[list[int]]:
 
 @torch.no_grad()
 def beam_search(model, images, sizes, width: int = 4, alpha: float = 1.0) -> DecodeResult:
-    """Beam search; finished hypotheses are ranked by log-prob / length**alpha.
+    """Beam search; finished hypotheses are ranked by log-prob / (length + 1) ** alpha.
 
-    With ``width=1`` it makes the same choices as :func:`greedy` (a tested property).
+    ``width`` hypotheses per image (``alpha=0`` ranks by log-prob alone). Inputs as for
+    :func:`greedy`. With ``width=1`` it makes the same
+    choices as :func:`greedy` (a tested property).
     """
     cfg = model.cfg
     memory, pad = model.encode(images, sizes)
@@ -238,7 +263,11 @@ def _best(finished, seqs, scores, k, alpha) -> DecodeResult:
 
 
 def decode_batch(model, images, sizes, beam: int = 1) -> DecodeResult:
-    """Greedy for ``beam == 1``, beam search otherwise; the model must be in eval mode."""
+    """Greedy for ``beam == 1``, beam search of width ``beam`` otherwise.
+
+    ``images`` (B, 1, H, W) float32 in [0, 1], ``sizes`` (B, 2) int64 valid pixels; the
+    model must be in eval mode.
+    """
     if beam <= 1:
         return greedy(model, images, sizes)
     return beam_search(model, images, sizes, width=beam)

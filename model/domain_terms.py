@@ -19,6 +19,7 @@ _WORD = re.compile(r"\S+")
 
 
 def is_domain_term(word: str) -> bool:
+    """Whether ``word`` (sentence punctuation at its ends ignored) is a domain term."""
     return bool(_TERM.search(word.strip(".;:!?\"'")))
 
 
@@ -51,7 +52,12 @@ def term_errors(ref: str, hyp: str) -> tuple[int, int]:
 
 
 def domain_cer(pairs) -> dict:
-    """Micro-averaged CER over the domain terms of ``(ref, hyp)`` pairs."""
+    """Micro-averaged CER over the domain terms of ``(ref, hyp)`` pairs.
+
+    Returns:
+        ``term_cer`` (edits / term characters, a fraction; 0.0 without terms),
+        ``term_chars`` and ``terms`` (counts over the references).
+    """
     edits = chars = terms = 0
     for ref, hyp in pairs:
         e, c = term_errors(ref, hyp)

@@ -1,5 +1,6 @@
 """Decode batches and score them: validation during training, ``fphtr eval`` and ``predict``.
 
+Evaluation reads each source once, in order and unaugmented (:func:`eval_batches`).
 Everything goes through :func:`model.preprocess.preprocess` and
 :func:`model.decode.decode_batch`, so the numbers of ``eval`` are those a user of
 ``predict`` gets.
@@ -12,15 +13,66 @@ from collections import Counter
 
 import torch
 
-from .data import eval_batches
+from .data import bucket_batches, drain_skips, source_dataset
 from .decode import decode_batch
 from .metrics import Metrics
 from .preprocess import collate, load_image, preprocess
 
+STREAM_EVAL_DEFAULT = 1000  # an on-the-fly source has no end: evaluate this many by default
+
+
+def eval_batches(specs, vocab, mcfg, *, batch_size: int, limit: int | None,
+                 bucket_px: int, skips: Counter | None = None):
+    """Finite, ordered, unaugmented batches: up to ``limit`` samples of each source
+    (all of a shard source, STREAM_EVAL_DEFAULT of a stream when ``limit`` is None).
+
+    Batches are :func:`model.preprocess.collate` output, one source at a time; ``skips``
+    (when given) receives the skipped samples per source.
+    """
+    for spec in specs:
+        n = limit if limit is not None or spec.kind == "shards" else STREAM_EVAL_DEFAULT
+        ds = source_dataset(spec, vocab, mcfg, train=False, seed=0, n=n)
+        items = _take(ds, n)
+        for batch in bucket_batches(items, batch_size, bucket_px):
+            yield collate(batch)
+        if skips is not None:
+            skips.update(drain_skips())
+
+
+def _take(ds, limit):
+    n = 0
+    for item in ds:
+        if item is None:
+            continue
+        yield item
+        n += 1
+        if limit is not None and n >= limit:
+            return
+
 
 def evaluate(model, vocab, specs, *, batch_size: int, limit: int | None, bucket_px: int,
              beam: int = 1, device="cpu", examples: int = 0, autocast=None) -> dict:
-    """CER/WER overall and per source, decode guard rates, samples/s, a few examples."""
+    """CER/WER overall and per source, decode guard rates, samples/s, a few examples.
+
+    Args:
+        model: an :class:`model.network.FPHTR`; put in eval mode, then back as it was.
+        vocab: its vocabulary.
+        specs: resolved sources (:func:`model.sources.resolve`).
+        batch_size: images per decoded batch.
+        limit: samples per source (None: all of a shard source, STREAM_EVAL_DEFAULT of a
+            stream).
+        bucket_px: bucket size in pixels for grouping images of similar padded size.
+        beam: beam width (1 = greedy).
+        device: where the model lives.
+        examples: how many (ref, hyp) pairs to return.
+        autocast: a callable returning an autocast context for decoding, or None.
+
+    Returns:
+        :meth:`model.metrics.Metrics.result` (``cer``, ``wer`` as fractions, ``n``,
+        ``chars``, ``words``, ``per_source``) plus ``samples_per_s``, ``seconds``,
+        ``cap_rate`` and ``repeat_rate`` (fractions of images stopped by each decode
+        guard), ``skipped`` (per source) and ``examples``.
+    """
     was_training = model.training
     model.eval()
     metrics, skips = Metrics(vocab.tags), Counter()
@@ -58,7 +110,15 @@ def _decode(model, batch, beam, device, autocast):
 
 def predict_images(model, vocab, paths, *, beam: int = 1, batch_size: int = 16,
                    device="cpu") -> list[dict]:
-    """Transcribe image files (same preprocessing as training); keeps the input order."""
+    """Transcribe image files (same preprocessing as training); keeps the input order.
+
+    Returns:
+        One dict per path: ``image`` (the path), ``text``, ``hit_cap`` and ``hit_repeat``
+        (whether a decode guard stopped it).
+
+    Raises:
+        ValueError: a file does not decode as an image (the CLI checks first).
+    """
     model.eval()
     out = []
     for i in range(0, len(paths), batch_size):

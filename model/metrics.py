@@ -25,6 +25,7 @@ from .vocab import split_symbols
 
 
 def char_symbols(text: str, tags=()) -> list[str]:
+    """``text`` as CER symbols: characters, each region tag in ``tags`` one symbol."""
     return split_symbols(text, tags)
 
 
@@ -37,11 +38,16 @@ def words(text: str, tags=()) -> list[str]:
 
 
 def edit_distance(ref: list[str], hyp: list[str]) -> int:
+    """Levenshtein distance (unit costs) between two symbol or word sequences."""
     return Levenshtein.distance(ref, hyp)
 
 
 def cer(refs, hyps, tags=()) -> float:
-    """Micro-averaged character error rate of two lists of strings."""
+    """Micro-averaged character error rate of two lists of strings (a fraction, not %).
+
+    Raises:
+        ValueError: ``refs`` and ``hyps`` differ in length.
+    """
     m = Metrics(tags)
     for r, h in zip(refs, hyps, strict=True):
         m.add(r, h)
@@ -49,6 +55,11 @@ def cer(refs, hyps, tags=()) -> float:
 
 
 def wer(refs, hyps, tags=()) -> float:
+    """Micro-averaged word error rate of two lists of strings (a fraction, not %).
+
+    Raises:
+        ValueError: ``refs`` and ``hyps`` differ in length.
+    """
     m = Metrics(tags)
     for r, h in zip(refs, hyps, strict=True):
         m.add(r, h)
@@ -63,6 +74,7 @@ class Metrics:
         self.sums = defaultdict(lambda: [0, 0, 0, 0, 0])  # char err, chars, word err, words, n
 
     def add(self, ref: str, hyp: str, source: str = "all") -> None:
+        """Add one (reference, hypothesis) pair, overall and to ``source``."""
         rc, hc = char_symbols(ref, self.tags), char_symbols(hyp, self.tags)
         rw, hw = words(ref, self.tags), words(hyp, self.tags)
         row = [edit_distance(rc, hc), len(rc), edit_distance(rw, hw), len(rw), 1]
@@ -78,6 +90,9 @@ class Metrics:
                 "n": n, "chars": cn, "words": wn}
 
     def result(self) -> dict:
+        """``cer``, ``wer`` (fractions), ``n`` pairs, ``chars``, ``words``, and the same
+        per source under ``per_source``. With an empty reference, a rate is 1.0 if the
+        hypothesis has any symbol, else 0.0."""
         out = self._rates(self.sums["*"]) if "*" in self.sums else self._rates([0] * 5)
         out["per_source"] = {k: self._rates(v) for k, v in sorted(self.sums.items())
                              if k != "*"}

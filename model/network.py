@@ -1,5 +1,11 @@
 """The FPHTR network: a ResNet encoder, 2D sinusoidal positions, a Transformer decoder.
 
+FPHTR: Singh & Karayev, "Full Page Handwriting Recognition via Image to Sequence
+Extraction", ICDAR 2021 (arXiv:2103.06450). The encoder's BasicBlocks are ResNet's (He et
+al., CVPR 2016); the sinusoids are the Transformer's (Vaswani et al., NeurIPS 2017), split
+into a y half and an x half of the channels for the 2D feature map. The decoder layers are
+pre-norm (``norm_first=True``).
+
 The encoder turns a padded page or line image into a memory sequence (rows of the feature
 map, flattened) with a key-padding mask from each image's valid size; the decoder reads it.
 ``embed`` is the one place that turns tokens into decoder inputs: the teacher-forced path
@@ -31,14 +37,19 @@ class BasicBlock(nn.Module):
             self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
                                       nn.BatchNorm2d(cout))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, cin, H, W) -> (B, cout, H / stride_h, W / stride_w), rounded up."""
         y = self.relu(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
         return self.relu(y + (x if self.down is None else self.down(x)))
 
 
 class Encoder(nn.Module):
-    """ResNet stem + stages (BasicBlocks), then a 1x1 projection to ``d_model``."""
+    """ResNet stem + stages (BasicBlocks), then a 1x1 projection to ``d_model``.
+
+    Input (B, 1, H, W) float32; output (B, d_model, H / sh, W / sw) with (sh, sw) =
+    :attr:`ModelConfig.stride`.
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -57,12 +68,17 @@ class Encoder(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.proj = nn.Conv2d(cin, cfg.d_model, 1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, H, W) image batch -> (B, d_model, H / sh, W / sw) feature map."""
         return self.proj(self.stages(self.stem(x)))
 
 
 def sinusoid(positions: torch.Tensor, dim: int) -> torch.Tensor:
-    """Fixed sinusoidal encoding of (float) positions: (...,) -> (..., dim)."""
+    """Fixed sinusoidal encoding of positions: (...,) -> (..., dim) float32.
+
+    Sines then cosines of ``positions * 10000 ** (-i / (dim/2))`` (Vaswani et al. 2017);
+    an odd ``dim`` gets a zero last channel.
+    """
     half = dim // 2
     freq = torch.exp(torch.arange(half, device=positions.device, dtype=torch.float32)
                      * (-math.log(10000.0) / max(half, 1)))
@@ -72,7 +88,7 @@ def sinusoid(positions: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def position_2d(h: int, w: int, dim: int, device=None) -> torch.Tensor:
-    """(dim, h, w): the first half of the channels encodes y, the second half x."""
+    """(dim, h, w) float32: the first half of the channels encodes y, the second half x."""
     ys = sinusoid(torch.arange(h, device=device), dim // 2)  # h x dim/2
     xs = sinusoid(torch.arange(w, device=device), dim // 2)  # w x dim/2
     pe = torch.cat([ys[:, None, :].expand(h, w, -1), xs[None, :, :].expand(h, w, -1)], -1)
@@ -80,12 +96,21 @@ def position_2d(h: int, w: int, dim: int, device=None) -> torch.Tensor:
 
 
 def line_index(tokens: torch.Tensor, newline_id: int) -> torch.Tensor:
-    """Line number of each decoder input: ``\\n`` tokens so far, the current one included."""
+    """Line number of each decoder input: ``\\n`` tokens so far, the current one included.
+
+    (B, T) int64 ids -> (B, T) int64 line indices.
+    """
     return (tokens == newline_id).long().cumsum(-1)
 
 
 class FPHTR(nn.Module):
-    """Image -> memory (encoder + 2D positions), tokens -> logits (Transformer decoder)."""
+    """Image -> memory (encoder + 2D positions), tokens -> logits (Transformer decoder).
+
+    Args:
+        cfg: the architecture (validated here; ConfigError when inconsistent).
+        vocab_size: output classes V, specials and tags included.
+        newline_id: the id of ``\n`` (counts lines for the line embedding).
+    """
 
     def __init__(self, cfg: ModelConfig, vocab_size: int, newline_id: int):
         super().__init__()
@@ -103,7 +128,17 @@ class FPHTR(nn.Module):
 
     # -- encoder ---------------------------------------------------------------------
     def encode(self, images: torch.Tensor, sizes: torch.Tensor):
-        """(B,1,H,W) images, (B,2) valid (h, w) -> memory (B,S,d), padding mask (B,S)."""
+        """Encode a padded batch.
+
+        Args:
+            images: (B, 1, H, W) float32 in [0, 1], ink positive, H and W multiples of the
+                stride (:func:`model.preprocess.collate`).
+            sizes: (B, 2) int64 valid (h, w) of each image in pixels.
+
+        Returns:
+            memory (B, S, d_model), the feature map row by row (S = H/sh * W/sw), and the
+            key-padding mask (B, S) bool, True where a position lies outside the valid size.
+        """
         f = self.encoder(images)
         b, d, h, w = f.shape
         f = f + position_2d(h, w, d, f.device).to(f.dtype)
@@ -118,7 +153,11 @@ class FPHTR(nn.Module):
 
     # -- decoder ---------------------------------------------------------------------
     def embed(self, tokens: torch.Tensor, positions: torch.Tensor, lines: torch.Tensor):
-        """Decoder input at ``positions`` for ``tokens`` on line ``lines`` (same shapes)."""
+        """Decoder input (..., d_model) for ``tokens`` at ``positions`` on line ``lines``.
+
+        All three are int64 of one shape; embeddings are scaled by sqrt(d_model) as in
+        Vaswani et al.; line indices past ``max_lines - 1`` share the last embedding.
+        """
         x = self.embedding(tokens) * math.sqrt(self.cfg.d_model)
         x = x + sinusoid(positions, self.cfg.d_model).to(x.dtype)
         if self.line_emb is not None:
@@ -126,7 +165,11 @@ class FPHTR(nn.Module):
         return x
 
     def decode(self, memory, memory_pad, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits (B,T,V) for decoder inputs ``tgt_in`` (B,T) = <bos> y..."""
+        """Teacher-forced logits (B, T, V) for decoder inputs ``tgt_in`` (B, T) int64.
+
+        ``tgt_in`` is ``<bos> y_1 ... y_{T-1}``; ``memory`` (B, S, d) and ``memory_pad``
+        (B, S) bool come from :meth:`encode`. Causal self-attention.
+        """
         t = tgt_in.shape[1]
         pos = torch.arange(t, device=tgt_in.device).expand_as(tgt_in)
         x = self.embed(tgt_in, pos, line_index(tgt_in, self.newline_id))
@@ -136,13 +179,16 @@ class FPHTR(nn.Module):
         return self.head(y)
 
     def forward(self, images, sizes, tgt_in):
+        """:meth:`encode` then :meth:`decode`: logits (B, T, V), float32 (or autocast dtype)."""
         memory, pad = self.encode(images, sizes)
         return self.decode(memory, pad, tgt_in)
 
 
 def build_model(cfg: ModelConfig, vocab) -> FPHTR:
+    """An untrained FPHTR for ``vocab`` (its size and ``\n`` id)."""
     return FPHTR(cfg, len(vocab), vocab.newline_id)
 
 
 def count_parameters(model: nn.Module) -> int:
+    """Number of scalar parameters (trainable or not)."""
     return sum(p.numel() for p in model.parameters())

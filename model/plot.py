@@ -8,8 +8,14 @@ from .runlog import read_metrics
 
 
 def plot_run(run_dir: str, out: str | None = None) -> str:
-    """Write a two-panel PNG (loss by step; CER/WER by step) and return its path."""
-    import matplotlib
+    """Write a two-panel PNG (loss by step; CER/WER by step) and return its path.
+
+    ``out`` defaults to ``RUN/curves.png``; error rates are drawn in percent.
+
+    Raises:
+        UserError: ``run_dir`` has no ``metrics.jsonl``.
+    """
+    import matplotlib  # inside: heavy, and only this command draws
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -24,7 +24,10 @@ cv2.setNumThreads(1)
 
 
 def scale_for(h: int, w: int, cfg) -> float:
-    """Scale that brings the height into [min_height, max_height] and the width <= max_width."""
+    """Scale that brings the height into [min_height, max_height] and the width <= max_width.
+
+    The width bound wins: a very wide line may end up below ``min_height``.
+    """
     s = 1.0
     if h < cfg.min_height:
         s = cfg.min_height / h
@@ -36,10 +39,11 @@ def scale_for(h: int, w: int, cfg) -> float:
 
 
 def preprocess(image: np.ndarray, cfg) -> tuple[torch.Tensor, tuple[int, int]]:
-    """uint8 image (grey or RGB) -> ((1,H,W) float tensor, valid (h, w)).
+    """uint8 image (H0, W0) grey or (H0, W0, 3) RGB -> ((1, H, W) float32, valid (h, w)).
 
     Grey, scaled (area interpolation when shrinking), inverted so ink is positive and padding
-    (0) is blank paper, padded on the right/bottom to multiples of the encoder stride.
+    (0) is blank paper: values ``(255 - v) / 255`` in [0, 1]; padded on the right/bottom to
+    multiples of the encoder stride. (h, w) are the scaled image's pixels inside the pad.
     """
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -57,14 +61,25 @@ def preprocess(image: np.ndarray, cfg) -> tuple[torch.Tensor, tuple[int, int]]:
 
 
 def load_image(path: str) -> np.ndarray:
-    """An image file as uint8 (grey or RGB), decoded the way shard members are."""
+    """An image file as uint8 (grey or RGB), decoded the way shard members are.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: its bytes do not decode as an image.
+    """
     with open(path, "rb") as f:
         data = f.read()
     return decode_image(data, grayscale=None)
 
 
 def collate(items: list[dict]) -> dict:
-    """Pad items (``image``, ``size``, ``tgt``, ``text``, ``source``, ``key``) into a batch."""
+    """Pad items (``image``, ``size``, ``tgt``, ``text``, ``source``, ``key``) into a batch.
+
+    Returns:
+        ``images`` (B, 1, H, W) float32 zero-padded to the largest item, ``sizes`` (B, 2)
+        int64 valid (h, w), ``tgt`` (B, T) int64 padded with ``PAD_ID``, and the lists
+        ``texts``, ``sources``, ``keys``.
+    """
     hmax = max(it["image"].shape[1] for it in items)
     wmax = max(it["image"].shape[2] for it in items)
     images = torch.zeros(len(items), 1, hmax, wmax)

@@ -14,43 +14,59 @@ import os
 import sys
 import time
 
-from .config import to_json
+from tqdm import tqdm
+
+from synthtext.dataset.errors import UserError
 
 
 class RunLog:
-    def __init__(self, out: str, run: dict, main: bool, progress: bool = True):
-        self.out, self.run, self.main = out, run, main
+    """Where a run reports: ``metrics.jsonl``, stderr (or a progress bar), TensorBoard.
+
+    Only the main process (rank 0) writes; on the other ranks every method is a no-op.
+
+    Args:
+        out: run directory; created if missing.
+        main: whether this process writes.
+        description: one line on the run, echoed once at the start.
+        start_step: the step the run starts (or resumes) at; ``metrics.jsonl`` lines past it
+            (left by a killed run) are dropped.
+        max_steps: the run's last step (progress bar, ETA).
+        log_every: write a ``train`` record every this many steps (and at step 1).
+        files: JSON files written into ``out`` at the start: file name -> JSON object (the
+            run's configs and vocabulary, say).
+        progress: draw a tqdm bar when stderr is a terminal.
+    """
+
+    def __init__(self, out: str, *, main: bool, description: str, start_step: int,
+                 max_steps: int, log_every: int, files: dict[str, object] | None = None,
+                 progress: bool = True):
+        self.out, self.main = out, main
+        self.max_steps, self.log_every = max_steps, log_every
         self.t_start = time.time()
-        self._step0 = run["step"]
+        self._step0 = start_step
         self._losses, self._samples, self._t = [], 0, time.perf_counter()
         self._bar, self._tb, self._file = None, None, None
         if not main:
             return
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, "metrics.jsonl")
-        _truncate_after(path, run["step"])
+        _truncate_after(path, start_step)
         self._file = open(path, "a", encoding="utf-8")
-        self._write_run_files()
-        self._bar = _progress(run, progress)
+        for name, obj in (files or {}).items():
+            with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+                json.dump(obj, f, ensure_ascii=False, indent=2)
+        if progress and sys.stderr.isatty():  # logs get one line per log_every steps instead
+            self._bar = tqdm(total=max_steps, initial=start_step, unit="step",
+                             dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
         self._tb = _tensorboard(out)
-        from .train import describe
-
-        self.echo(f"{describe(run)}; {len(run['specs'])} training source(s), "
-                  f"{len(run['val'])} validation source(s); step {run['step']}")
-
-    def _write_run_files(self) -> None:
-        r = self.run
-        with open(os.path.join(self.out, "config.json"), "w", encoding="utf-8") as f:
-            json.dump({"model": to_json(r["mcfg"]), "train": to_json(r["tcfg"]),
-                       "data": [s.text for s in r["specs"]], "val": [s.text for s in r["val"]]},
-                      f, indent=2)
-        with open(os.path.join(self.out, "vocab.json"), "w", encoding="utf-8") as f:
-            json.dump(r["vocab"].to_json(), f, ensure_ascii=False)
+        self.echo(description)
 
     def wall(self) -> float:
+        """Seconds since this log was opened (wall clock, validation included)."""
         return time.time() - self.t_start
 
     def echo(self, text: str) -> None:
+        """Print a line to stderr (above the progress bar, if any); main process only."""
         if not self.main:
             return
         if self._bar is not None:
@@ -59,45 +75,60 @@ class RunLog:
             print(text, file=sys.stderr, flush=True)
 
     def event(self, record: dict) -> None:
+        """Append one JSON record to ``metrics.jsonl`` and flush it."""
         if self._file is not None:
             self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
             self._file.flush()
 
-    def step(self, loss: float, samples: int, skips) -> None:
+    def step(self, step: int, loss: float, samples: int, *, samples_seen: int, lr: float,
+             mix: dict[str, float], skipped: dict[str, int]) -> None:
+        """Count one optimiser step; every ``log_every`` steps write a ``train`` record.
+
+        Args:
+            step: the step just done (1-based).
+            loss: its mean loss (nats per target token); the record averages the interval's.
+            samples: training samples of the step over all ranks.
+            samples_seen: the sample clock after it.
+            lr: the learning rate it used.
+            mix: mixture weight per source name.
+            skipped: samples skipped so far per source name.
+        """
         self._losses.append(loss)
         self._samples += samples
-        r, every = self.run, self.run["tcfg"].log_every
         if self._bar is not None:
             self._bar.update(1)
-        if r["step"] % every and r["step"] != 1:
+        if step % self.log_every and step != 1:
             return
         dt = time.perf_counter() - self._t
-        rec = {"kind": "train", "step": r["step"], "loss": sum(self._losses) / len(self._losses),
-               "lr": r["sched"].value(r["step"] - 1), "samples_per_s": self._samples / dt,
-               "samples_seen": r["clock"], "wall_s": round(self.wall(), 1),
-               "mix": dict(zip([s.name for s in r["specs"]],
-                               [round(w, 4) for w in r["schedule"].weights(r["clock"])])),
-               "skipped": dict(skips)}
+        rec = {"kind": "train", "step": step, "loss": sum(self._losses) / len(self._losses),
+               "lr": lr, "samples_per_s": self._samples / dt, "samples_seen": samples_seen,
+               "wall_s": round(self.wall(), 1), "mix": mix, "skipped": skipped}
         self._losses, self._samples, self._t = [], 0, time.perf_counter()
         self.event(rec)
         if self._bar is not None:
             self._bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:.0f}",
                                   refresh=False)
         elif self.main:
-            self.echo(f"step {rec['step']}/{r['tcfg'].max_steps} loss {rec['loss']:.4f} "
-                      f"{rec['samples_per_s']:.1f} samples/s, ETA {self._eta()}")
-        self._scalars(rec["step"], {"train/loss": rec["loss"], "train/lr": rec["lr"],
-                                    "train/samples_per_s": rec["samples_per_s"]})
+            self.echo(f"step {step}/{self.max_steps} loss {rec['loss']:.4f} "
+                      f"{rec['samples_per_s']:.1f} samples/s, ETA {self._eta(step)}")
+        self._scalars(step, {"train/loss": rec["loss"], "train/lr": lr,
+                             "train/samples_per_s": rec["samples_per_s"]})
 
-    def _eta(self) -> str:
-        r = self.run
-        done = r["step"] - self._step0
+    def _eta(self, step: int) -> str:
+        done = step - self._step0
         if done <= 0:
             return "?"
-        left = (r["tcfg"].max_steps - r["step"]) * self.wall() / done
+        left = (self.max_steps - step) * self.wall() / done
         return time.strftime("%H:%M:%S", time.gmtime(left))
 
     def validation(self, step: int, res: dict, best: bool) -> None:
+        """Write a ``val`` record and print it with its examples.
+
+        Args:
+            step: the step validated.
+            res: :func:`model.evaluate.evaluate` result (CER/WER as fractions).
+            best: whether its CER is the lowest so far.
+        """
         rec = {"kind": "val", "step": step, **{k: res[k] for k in (
             "cer", "wer", "n", "cap_rate", "repeat_rate", "samples_per_s", "skipped")},
             "per_source": {k: v["cer"] for k, v in res["per_source"].items()},
@@ -118,6 +149,7 @@ class RunLog:
                 self._tb.add_scalar(k, v, step)
 
     def close(self) -> None:
+        """Close the progress bar, the TensorBoard writer and ``metrics.jsonl``."""
         if self._bar is not None:
             self._bar.close()
         if self._tb is not None:
@@ -126,21 +158,10 @@ class RunLog:
             self._file.close()
 
 
-def _progress(run: dict, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    if not sys.stderr.isatty():  # logs get one line per log_every steps instead
-        return None
-    return tqdm(total=run["tcfg"].max_steps, initial=run["step"], unit="step",
-                dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
-
-
 def _tensorboard(out: str):
-    try:
+    try:  # inside: tensorboard is optional (and pulls in torch)
         from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional
+    except ImportError:
         return None
     return SummaryWriter(os.path.join(out, "tb"))
 
@@ -164,10 +185,13 @@ def _step_of(line: str) -> float:
 
 
 def read_metrics(run_dir: str) -> list[dict]:
+    """The records of ``RUN/metrics.jsonl``, in order; a line cut short by a kill is dropped.
+
+    Raises:
+        UserError: ``run_dir`` has no ``metrics.jsonl``.
+    """
     path = os.path.join(run_dir, "metrics.jsonl")
     if not os.path.isfile(path):
-        from synthtext.dataset.errors import UserError
-
         raise UserError(f"{run_dir}: no metrics.jsonl (is it a training run directory?)")
     with open(path, encoding="utf-8") as f:
         lines = [ln for ln in f if ln.strip()]

@@ -2,11 +2,11 @@
 
 TARGET is one of
 
-- a local shard directory, ``.tar`` file, glob (``shards/*/train-*.tar``) or brace pattern
-  (``shards/chem/train-{000000..000009}.tar``);
-- an ``http://`` / ``https://`` URL (brace patterns allowed), read through curl;
-- an ``hf://datasets/ORG/NAME/...`` path (globs and braces allowed), listed with
-  ``huggingface_hub.HfFileSystem`` and read through curl;
+- a shard spec, listed and opened by :mod:`synthtext.dataset.urls` (the one shard I/O layer
+  every command uses): a local directory, ``.tar``, glob or brace pattern, an http(s) URL,
+  ``hf://datasets/ORG/NAME[@REV][/GLOB]`` or ``dataset:NAME[/GLOB]``. A directory given to
+  ``--data`` reads its ``train-*`` shards and to ``--val`` its ``validation-*`` (or
+  ``val-*``, ``test-*``) shards when present, otherwise every ``*.tar``;
 - ``KIND:ARG`` for an on-the-fly stream made inside the DataLoader workers:
   ``render:line.json`` (a JSON object of RenderConfig fields; ``render:`` alone = line-image
   defaults) or ``stitch:pages.json`` (StitchConfig fields; ``lines`` required). Either JSON
@@ -14,26 +14,28 @@ TARGET is one of
 
 The weight follows the *last* ``@`` and must be a number or ``START:END`` (the weight moves
 from START to END over ``mix_samples`` samples); anything else after an ``@`` stays part of
-the target, so ``http://user@host/...`` and ``hf://datasets/o/n@rev/...`` are safe. A
-directory given to ``--data`` reads its ``train-*`` shards and to ``--val`` its
-``validation-*`` (or ``val-*``, ``test-*``) shards when present, otherwise every ``*.tar``.
+the target, so ``http://user@host/...`` and ``hf://datasets/o/n@rev/...`` are safe.
 """
 
 from __future__ import annotations
 
-import glob
-import json
+import dataclasses
 import os
 import re
 import warnings
 from dataclasses import dataclass
 from typing import Callable
 
+from stitcher.config import StitchConfig
+from stitcher.stream import StitchStream
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import read_json_object
+from synthtext.dataset.urls import DATASET_PREFIX, read_dataset_info, shard_dir, shard_urls
+from synthtext.render.config import RenderConfig
+from synthtext.render.stream import RenderStream
 
 _WEIGHT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?::(\d+(?:\.\d*)?|\.\d+))?$")
 _NAME = re.compile(r"^([A-Za-z_][\w.-]*)=(.+)$")
-VAL_SPLITS = ("validation", "val", "test")
 
 
 @dataclass
@@ -56,6 +58,9 @@ def register_stream(kind: str, open_fn: Callable, charset: Callable | None = Non
 
 @dataclass
 class SourceSpec:
+    """One parsed data source: ``kind`` is ``"shards"`` (``urls`` lists them once
+    resolved) or a :data:`STREAM_KINDS` key; the weight moves from ``w0`` to ``w1``."""
+
     text: str  # as given
     name: str
     kind: str  # "shards" or a STREAM_KINDS key
@@ -87,17 +92,19 @@ def parse_spec(text: str) -> SourceSpec:
     if sep and prefix in STREAM_KINDS:
         kind, target = prefix, rest
     elif sep and re.fullmatch(r"[a-z][a-z0-9+]*", prefix) and \
-            prefix not in ("http", "https", "hf", "file") and not rest.startswith("//"):
+            prefix not in ("http", "https", "hf", "file", "dataset") and \
+            not rest.startswith("//"):
         known = ", ".join(sorted(STREAM_KINDS))
         raise UserError(f"data source {text!r}: unknown stream kind {prefix!r} (known: {known})")
     return SourceSpec(text, name or _default_name(kind, target), kind, target, w0, w1)
 
 
 def _default_name(kind: str, target: str) -> str:
-    """``shards/chem`` -> chem; ``shards/chem/train-{0..9}.tar`` -> chem; render:a.json -> render:a."""
+    """``shards/chem``, ``shards/chem/train-{0..9}.tar`` and ``dataset:chem`` -> chem;
+    ``render:a.json`` -> render:a."""
     if kind != "shards":
         return f"{kind}:{os.path.splitext(os.path.basename(target))[0]}" if target else kind
-    t = target.rstrip("/")
+    t = target.removeprefix(DATASET_PREFIX).rstrip("/")
     base = os.path.basename(t)
     if base.endswith(".tar") or any(c in base for c in "*?[{"):
         return os.path.basename(os.path.dirname(t)) or base
@@ -105,13 +112,27 @@ def _default_name(kind: str, target: str) -> str:
 
 
 def resolve(specs, for_val: bool = False) -> list[SourceSpec]:
-    """Parse specs and list their shards; missing files or empty globs raise UserError."""
+    """Parse specs and list their shards (through :func:`synthtext.dataset.urls.shard_urls`).
+
+    Args:
+        specs: spec strings as given to ``--data`` (or ``--val`` with ``for_val``).
+        for_val: a directory gives its validation shards instead of its train shards.
+
+    Returns:
+        One :class:`SourceSpec` per spec, names made unique (``a``, ``a#2``...), ``urls``
+        filled for shard sources.
+
+    Raises:
+        UserError: a bad spec, missing files, an empty glob or directory, an unknown
+            ``dataset:NAME``, or weights that sum to 0.
+    """
     opt = "--val" if for_val else "--data"
     out, names = [], set()
     for text in specs:
         s = parse_spec(text)
         if s.kind == "shards":
-            s.urls = tuple(shard_urls(s.target, opt, text, for_val))
+            s.urls = tuple(shard_urls(s.target, split="validation" if for_val else "train",
+                                      label=f"{opt} {text}"))
         base, i = s.name, 2
         while s.name in names:
             s.name, i = f"{base}#{i}", i + 1
@@ -122,114 +143,21 @@ def resolve(specs, for_val: bool = False) -> list[SourceSpec]:
     return out
 
 
-def shard_urls(target: str, opt: str, text: str, for_val: bool) -> list[str]:
-    if target.startswith(("http://", "https://")):
-        import braceexpand
-
-        return list(braceexpand.braceexpand(target))
-    if target.startswith("hf://"):
-        return _hf_urls(target, opt, text, for_val)
-    return _local_paths(target, opt, text, for_val)
-
-
-def _local_paths(target: str, opt: str, text: str, for_val: bool) -> list[str]:
-    from synthtext.dataset.shards import expand_shards
-
-    if os.path.isdir(target):
-        paths = _split_shards(sorted(glob.glob(os.path.join(target, "*.tar"))), for_val)
-        if not paths:
-            raise UserError(f"{opt} {text}: directory {target} holds no .tar shards")
-        return paths
-    paths = expand_shards(target)
-    if not paths:
-        raise UserError(f"{opt} {text}: no shards match {target}")
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise UserError(f"{opt} {text}: {len(missing)} of {len(paths)} shards missing: {shown}")
-    return paths
-
-
-def _split_shards(paths: list[str], for_val: bool) -> list[str]:
-    """Prefer a directory's validation shards for --val and its train shards for --data."""
-    def named(split):
-        return [p for p in paths if os.path.basename(p).startswith(split + "-")]
-
-    for split in (VAL_SPLITS if for_val else ("train",)):
-        if named(split):
-            return named(split)
-    return paths
-
-
-def _hf_urls(target: str, opt: str, text: str, for_val: bool) -> list[str]:
-    import braceexpand
-    from huggingface_hub import HfFileSystem
-
-    fs = HfFileSystem()
-    try:
-        paths = []
-        for pattern in braceexpand.braceexpand(target):
-            if any(c in pattern for c in "*?["):
-                paths += sorted(fs.glob(pattern))
-            elif fs.isdir(pattern):
-                paths += _split_shards(sorted(fs.glob(pattern.rstrip("/") + "/*.tar")), for_val)
-            elif fs.exists(pattern):
-                paths.append(pattern)
-    except Exception as e:  # network, auth, bad repo id: all user-facing
-        raise UserError(f"{opt} {text}: cannot list {target} ({type(e).__name__}: {e})") from None
-    if not paths:
-        raise UserError(f"{opt} {text}: no shards match {target}")
-    return [p if p.startswith("hf://") else "hf://" + p for p in paths]
-
-
 # -- characters for the vocabulary ---------------------------------------------------------
 def charset(spec: SourceSpec) -> set[str] | None:
-    """Characters a source's labels can hold, from its dataset.json or stream; None = unknown."""
+    """Characters a source's labels can hold, from its dataset.json or stream; None = unknown
+    (a dataset.json that cannot be read only gives a warning)."""
     if spec.kind != "shards":
         kind = STREAM_KINDS[spec.kind]
         return set(kind.charset(spec.target)) if kind.charset else None
-    manifest = _read_info(spec.urls[0]) if spec.urls else None
-    if manifest is None:
+    if not spec.urls:
         return None
-    chars = manifest.get("stats", {}).get("label_chars", {})
-    return set(chars)
-
-
-def open_hf(url: str, mode: str = "rb", bufsize: int = 8192, **kw):
-    """webdataset opener for ``hf://`` shards: read through ``huggingface_hub.HfFileSystem``
-    (the token from ``huggingface-cli login`` or ``HF_TOKEN``; no curl subprocess)."""
-    from huggingface_hub import HfFileSystem
-
-    return HfFileSystem().open(url, mode, block_size=max(bufsize, 1 << 20))
-
-
-def install_hf_opener() -> None:
-    import importlib
-
-    gopen = importlib.import_module("webdataset.gopen")  # the package re-exports a function
-    gopen.gopen_schemes["hf"] = open_hf
-
-
-def _read_info(url: str) -> dict | None:
-    where = url.rsplit("/", 1)[0] + "/dataset.json" if "/" in url else "dataset.json"
     try:
-        if url.startswith(("http://", "https://")):
-            import urllib.request
-
-            with urllib.request.urlopen(where, timeout=10) as r:
-                return json.loads(r.read().decode("utf-8"))
-        if url.startswith("hf://"):
-            from huggingface_hub import HfFileSystem
-
-            with HfFileSystem().open(where, "r") as f:
-                return json.load(f)
-        if os.path.isfile(where):
-            with open(where, encoding="utf-8") as f:
-                return json.load(f)
-    except Exception as e:
-        warnings.warn(f"{where}: cannot read the manifest ({type(e).__name__}); its label "
-                      "characters are not added to the vocabulary")
-    return None
+        info = read_dataset_info(shard_dir(spec.urls[0]))
+    except UserError as e:
+        warnings.warn(f"{e}; its label characters are not added to the vocabulary")
+        return None
+    return None if info is None else set(info.get("stats", {}).get("label_chars", {}))
 
 
 def collect_chars(specs: list[SourceSpec]) -> set[str]:
@@ -250,23 +178,13 @@ def _read_json(kind: str, arg: str) -> dict:
     """The JSON object of a ``KIND:CONFIG.json`` spec, minus its ``"stream"`` options."""
     if not arg:
         return {}
-    if not os.path.isfile(arg):
-        raise UserError(f"{kind}:{arg}: config file not found")
-    try:
-        with open(arg, encoding="utf-8") as f:
-            d = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"{kind}:{arg}: not valid JSON ({e})") from None
-    if not isinstance(d, dict):
-        raise UserError(f"{kind}:{arg}: expected a JSON object of config fields")
+    d = read_json_object(arg, f"{kind}:{arg}")
     d.pop("stream", None)
     return d
 
 
 def _dataclass_kw(cls, d: dict, kind: str, arg: str, pairs=()) -> dict:
     """JSON values to dataclass fields: lists -> tuples, ``pairs`` fields from dicts too."""
-    import dataclasses
-
     bad = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
     if bad:
         raise UserError(f"{kind}:{arg}: unknown {cls.__name__} field(s) {', '.join(bad)}")
@@ -281,9 +199,11 @@ def _dataclass_kw(cls, d: dict, kind: str, arg: str, pairs=()) -> dict:
 
 
 def render_config(arg: str):
-    """RenderConfig from a JSON file (``render:`` alone = defaults for line images)."""
-    from synthtext.render.config import RenderConfig
+    """RenderConfig from a JSON file (``render:`` alone = defaults for line images).
 
+    Raises:
+        UserError: the file is missing or not a JSON object, or holds unknown or bad fields.
+    """
     d = _read_json("render", arg)
     d.setdefault("layout", "line")
     if "rotation" in d:
@@ -296,9 +216,12 @@ def render_config(arg: str):
 
 
 def stitch_config(arg: str):
-    """StitchConfig from a JSON file of its fields (``lines`` is required)."""
-    from stitcher.config import StitchConfig
+    """StitchConfig from a JSON file of its fields (``lines`` is required).
 
+    Raises:
+        UserError: the file is missing or not a JSON object, lacks ``lines``, or holds
+            unknown or bad fields.
+    """
     d = _read_json("stitch", arg)
     if "lines" not in d:
         raise UserError(f"stitch:{arg}: the config needs \"lines\" (the handwritten line crops)")
@@ -307,10 +230,8 @@ def stitch_config(arg: str):
 
 
 def _stream_options(arg: str) -> dict:
-    if not arg:
-        return {}
-    with open(arg, encoding="utf-8") as f:
-        return json.load(f).get("stream", {})
+    """The ``"stream"`` object of a stream's JSON config (``{}`` without one)."""
+    return read_json_object(arg, arg).get("stream", {}) if arg else {}
 
 
 def _pick_split(names: list[str], split: str, arg: str) -> tuple[str, int]:
@@ -324,14 +245,15 @@ def _pick_split(names: list[str], split: str, arg: str) -> tuple[str, int]:
 
 
 def open_render(arg: str, split: str, start: int, n: int | None, transform):
-    from synthtext.render.stream import RenderStream
-
+    """A :class:`RenderStream` for ``render:ARG``: ``n`` samples (None = endless) of
+    ``split`` from index ``start``, each passed through ``transform``."""
     cfg = render_config(arg)
     split, offset = _pick_split([s for s, _ in cfg.split], split, arg)
     return RenderStream(cfg, split=split, n=n, start=start + offset, transform=transform)
 
 
 def render_charset(arg: str) -> set[str]:
+    """Every printable character (and ``\\n``) in the corpora of ``render:ARG``."""
     cfg = render_config(arg)
     chars: set[str] = set()
     for path, _ in cfg.corpus_list():
@@ -342,8 +264,7 @@ def render_charset(arg: str) -> set[str]:
 
 
 def open_stitch(arg: str, split: str, start: int, n: int | None, transform):
-    from stitcher.stream import StitchStream
-
+    """A :class:`StitchStream` for ``stitch:ARG``; arguments as :func:`open_render`."""
     cfg = stitch_config(arg)
     split, offset = _pick_split(cfg.split_names, split, arg)
     return StitchStream(cfg, split=split, n=n, start=start + offset, transform=transform)

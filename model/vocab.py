@@ -39,7 +39,11 @@ def split_symbols(text: str, tags=()) -> list[str]:
 
 @dataclass
 class Vocab:
-    """Symbols ``<pad> <bos> <eos> <unk>``, then region tags, then characters."""
+    """Symbols ``<pad> <bos> <eos> <unk>``, then region tags, then characters.
+
+    Raises:
+        ValueError: the list does not start with the specials or has duplicates.
+    """
 
     symbols: list[str]
     tags: tuple = ()
@@ -68,9 +72,11 @@ class Vocab:
 
     @property
     def newline_id(self) -> int:
+        """The id of ``\\n`` (always in the vocabulary)."""
         return self._index["\n"]
 
     def encode(self, text: str, bos_eos: bool = True) -> list[int]:
+        """Ids of ``text``'s symbols (unknown ones ``UNK_ID``), framed by <bos>/<eos>."""
         ids = [self._index.get(s, UNK_ID) for s in split_symbols(text, self.tags)]
         return [BOS_ID] + ids + [EOS_ID] if bos_eos else ids
 
@@ -96,8 +102,10 @@ class Vocab:
         return Vocab(self.symbols + new_tags + self.missing(chars), self.tags + tuple(new_tags))
 
     def to_json(self) -> dict:
+        """``{"symbols": [...], "tags": [...]}``, as stored in checkpoints."""
         return {"symbols": list(self.symbols), "tags": list(self.tags)}
 
     @classmethod
     def from_json(cls, d: dict) -> "Vocab":
+        """The inverse of :meth:`to_json`; ValueError on a malformed symbol list."""
         return cls(list(d["symbols"]), tuple(d.get("tags", ())))

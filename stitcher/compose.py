@@ -27,7 +27,16 @@ HEADING_SCALE = 1.4  # a heading's body height relative to the handwriting's
 
 
 def sample_page(rng, cfg: StitchConfig, n_lines: int) -> dict:
-    """Every random number of a page; crop choice happens separately (see passages)."""
+    """Every random number of a page of ``n_lines`` lines, drawn from ``rng`` (a numpy
+    ``Generator``); crop choice happens separately (:mod:`stitcher.passages`).
+
+    Returns:
+        A JSON-able dict (it becomes ``meta["params"]``): ``body_height`` (px),
+        ``line_spacing`` and per line ``gap`` (body heights), ``margins`` (left, top, right,
+        bottom; body heights), per line ``height_jitter`` (relative), ``indents`` (spaces),
+        ``jitter`` (space widths), ``print_lines`` (bools), ``heading`` (bool), ``ink`` and
+        ``paper`` (grey levels 0-255), ``rotation`` (always 0).
+    """
     u = lambda pair: float(rng.uniform(*pair))
     printed = [bool(rng.random() < cfg.print_lines) for _ in range(n_lines)]
     indents = [int(rng.integers(cfg.indent_spaces[0], cfg.indent_spaces[1] + 1))
@@ -52,9 +61,14 @@ def sample_page(rng, cfg: StitchConfig, n_lines: int) -> dict:
 
 
 def fit_body_height(params: dict, widths_at_1: list[float], max_width: int) -> float:
-    """The body height to draw at: the sampled one, smaller when the widest line (plus
-    margins and indents) would not fit ``max_width``. ``widths_at_1`` are the lines'
-    widths at body height 1."""
+    """The body height to draw at, in px: the sampled one, smaller when the widest line
+    (plus margins, indents and jitter) would not fit ``max_width`` px.
+
+    Args:
+        params: the page's numbers from :func:`sample_page`.
+        widths_at_1: each line's width at body height 1 (width / body height).
+        max_width: the page width limit in px (2 px are kept free).
+    """
     h = float(params["body_height"])
     ml, _, mr, _ = params["margins"]
     span = max((w * (1 + j) + (i + abs(jt)) * SPACE for w, j, i, jt in zip(
@@ -67,8 +81,17 @@ def place(params: dict, inks: list[LineInk], body: float, max_height: int,
           heading: LineInk | None = None) -> tuple[list[tuple[int, int]], int, int, int]:
     """Top-left corners of the lines' ink, the page size, and how many lines fit.
 
-    ``body`` is the body height actually drawn (px). Lines whose ink would cross
-    ``max_height`` are left off (at least one line stays).
+    Args:
+        params: the page's numbers from :func:`sample_page`.
+        inks: the lines' ink at the drawn size, in page order.
+        body: the body height actually drawn (px).
+        max_height: page height limit (px); lines whose ink (plus the bottom margin) would
+            cross it are left off, but at least one line stays.
+        heading: a heading's ink, placed above the first line, or None.
+
+    Returns:
+        ``(corners, width, height, n)``: ``(x, y)`` px of the first ``n`` lines' ink boxes,
+        and the page size in px.
     """
     space = SPACE * body
     ml, mt, mr, mb = (m * body for m in params["margins"])
@@ -103,7 +126,8 @@ def place(params: dict, inks: list[LineInk], body: float, max_height: int,
 
 
 def heading_corner(params: dict, heading: LineInk, corners, inks, body: float) -> tuple[int, int]:
-    """Centre the heading over the handwritten block, just below the top margin."""
+    """``(x, y)`` px of the heading's ink box: centred over the handwritten block (never
+    left of the left margin), its top on the top margin."""
     ml = params["margins"][0] * body
     left = min(x for x, _ in corners)
     right = max(x + ink.alpha.shape[1] for (x, _), ink in zip(corners, inks))
@@ -112,7 +136,9 @@ def heading_corner(params: dict, heading: LineInk, corners, inks, body: float) -
 
 
 def blend(height: int, width: int, paper: int, ink: int, items) -> np.ndarray:
-    """Paper of one tone, each ``(alpha, x, y)`` blended in as ink: p - (p - ink) * a/255,
+    """A ``(height, width)`` uint8 page: paper of grey level ``paper``, each item
+    ``(alpha, x, y)`` (a uint8 ``(h, w)`` alpha mask whose top-left goes to px ``(x, y)``;
+    it must fit the page) blended in as ink: ``p - (p - ink) * a / 255``, rounded,
     compounding where lines overlap (darker wins, like real ink)."""
     page = np.full((height, width), paper, np.uint8)
     for alpha, x, y in items:
@@ -125,12 +151,16 @@ def blend(height: int, width: int, paper: int, ink: int, items) -> np.ndarray:
 
 
 def leading_spaces(lefts: list[int], space: float) -> list[int]:
-    """The indentation rule on pixels: n = round((left - least indented left) / space)."""
+    """The indentation rule on pixels: ``n = round((left - least left) / space)`` leading
+    spaces per line, for lines' left edges ``lefts`` and a space width ``space`` (both px)."""
     base = min(lefts)
     return [int(round((x - base) / space)) for x in lefts]
 
 
 def line_record(text: str, x: int, y: int, ink: LineInk) -> dict:
+    """A label line: ``text`` with the quad of ``ink``'s box at ``(x, y)`` px (4 ``[x, y]``
+    points from the top-left, clockwise, as :func:`synthtext.render.draw.box_quad` makes
+    them) and no word quads."""
     h, w = ink.alpha.shape
     return {"text": text, "quad": box_quad(float(x), float(y), float(x + w), float(y + h)),
             "words": []}

@@ -19,6 +19,10 @@ MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact i
 
 @dataclass(frozen=True)
 class StitchConfig:
+    """Every knob of ``synthgen stitch`` (one field per option; ``--page-lines`` is
+    ``page_lines``). Build it, then call :meth:`validate`; the defaults are the command's.
+    """
+
     lines: str  # IAM root or lines.txt, a TSV/CSV/JSONL line list, a folder, or shards
     format: str = "auto"
     encoding: str = "utf-8"  # of transcriptions; other encodings fall back (and are counted)
@@ -38,7 +42,7 @@ class StitchConfig:
     margin: tuple[float, float] = (1.0, 6.0)  # body heights, per side
     indent: float = 0.25  # P(a line is indented)
     indent_spaces: tuple[int, int] = (1, 6)
-    jitter: float = 0.15  # max per-line horizontal jitter, in space widths (< 0.25)
+    jitter: float = 0.15  # max per-line horizontal jitter, space widths (<= 0.2; exact if < 0.25)
     ink: tuple[int, int] = (0, 70)
     paper: tuple[int, int] = (200, 255)
     heading: float = 0.0  # P(a rendered print heading above the handwriting)
@@ -48,6 +52,8 @@ class StitchConfig:
     augment: str = "none"
 
     def to_json(self) -> dict:
+        """The config as ``dataset.json`` records it: paths made absolute, ``split`` and
+        ``holdout`` as ``{name: weight}``."""
         d = dataclasses.asdict(self)
         d["lines"] = os.path.abspath(self.lines)
         d["split_files"] = [[s, os.path.abspath(p)] for s, p in self.split_files]
@@ -57,10 +63,15 @@ class StitchConfig:
 
     @property
     def split_names(self) -> list[str]:
+        """The output splits' names, in ``split`` order."""
         return [name for name, _ in self.split]
 
     def validate(self) -> "StitchConfig":
-        """Raise ConfigError naming the option for any value that cannot work."""
+        """Return the config itself when every value can work.
+
+        Raises:
+            ConfigError: naming the option (``--jitter`` ...) and what it must be.
+        """
         if self.format not in FORMATS:
             raise ConfigError(f"--format {self.format!r} is not one of {', '.join(FORMATS)}")
         _range("--page-lines", self.page_lines, 1)

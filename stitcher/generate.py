@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from synthtext import __version__
+from synthtext.augmenting.samples import augment_records, load_augment
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import config_digest
 from synthtext.dataset.runner import RunResult, run
@@ -41,6 +42,7 @@ from .config import StitchConfig
 from .index import LineIndex, build_index
 from .normalise import LineInk, at_scale, decode_gray, prepare
 from .passages import pick_crops
+from .printed import PrintedLines
 from .record import read_crop_bytes
 
 REJECT_CAUSES = ("blank_crop", "print_line", "unreadable_crop")  # every sample has all keys
@@ -75,18 +77,30 @@ class _CropFailed(Exception):
 
 @dataclass(frozen=True)
 class StitchJob:
+    """The runner's job for ``synthgen stitch``: a validated config and its line index
+    (built once, in the parent process, and pickled to the workers)."""
+
     cfg: StitchConfig
     index: LineIndex
 
     @classmethod
     def create(cls, cfg: StitchConfig) -> "StitchJob":
+        """Validate ``cfg`` and index its input (:func:`stitcher.index.build_index`).
+
+        Raises:
+            ConfigError: for a config value that cannot work.
+            UserError: for an unreadable input, no usable crops, or a split without crops.
+        """
         cfg.validate()
         return cls(cfg, build_index(cfg))
 
     def config(self) -> dict:
+        """``dataset.json``'s ``config``: the stitch config and the input summary (its
+        checksum decides, with the config, whether existing shards can be kept)."""
         return {"stitch": self.cfg.to_json(), "inputs": self.index.summary()}
 
     def build(self) -> "Stitcher":
+        """This process's :class:`Stitcher` for the job (see :func:`stitcher_for`)."""
         return stitcher_for(self)
 
 
@@ -94,7 +108,8 @@ _STITCHERS: dict[str, "Stitcher"] = {}
 
 
 def stitcher_for(job: StitchJob) -> "Stitcher":
-    """One Stitcher per job and process (its crop cache is worth keeping)."""
+    """One Stitcher per job and process (its crop cache is worth keeping); at most two
+    jobs' stitchers are kept."""
     key = config_digest(job.config())
     if key not in _STITCHERS:
         if len(_STITCHERS) >= 2:
@@ -104,7 +119,11 @@ def stitcher_for(job: StitchJob) -> "Stitcher":
 
 
 class Stitcher:
-    """Pages by index from one line index: ``sample(split, index) -> Sample``."""
+    """Pages by index from one line index: ``sample(split, index) -> Sample``.
+
+    Crops are analysed at ``ref_body`` px body height (the middle of ``cfg.body_height``)
+    and kept in an LRU of ``cache_bytes`` (bytes of compressed alpha); pages rescale them.
+    """
 
     def __init__(self, cfg: StitchConfig, index: LineIndex, cache_bytes: int = CACHE_BYTES):
         self.cfg, self.index = cfg, index
@@ -112,15 +131,9 @@ class Stitcher:
         self._cache_bytes, self._cached = cache_bytes, 0
         # crops are analysed once, at a typical page's body height (pages rescale that)
         self.ref_body = (cfg.body_height[0] + cfg.body_height[1]) / 2
-        self.augment = None
-        if cfg.augment != "none":
-            from synthtext.augmenting.samples import load_augment
-
-            self.augment = load_augment(cfg.augment)
+        self.augment = load_augment(cfg.augment) if cfg.augment != "none" else None
         self.printed = None
         if cfg.heading or cfg.print_lines:
-            from .printed import PrintedLines
-
             self.printed = PrintedLines(cfg.seed, self.ref_body * HEADING_SCALE)
 
     def prepared(self, i: int) -> LineInk | str:
@@ -146,6 +159,17 @@ class Stitcher:
         return out
 
     def sample(self, split: str, index: int) -> Sample:
+        """Page ``index`` of ``split``: a grey uint8 ``(H, W)`` image (or what the
+        augmentation makes of it) with one label line per text line, top to bottom.
+
+        Each attempt draws from its own stream ``(seed, split, index, attempt)``; an attempt
+        that meets a blank or unreadable crop or a failed print line is counted in
+        ``meta["rejects"]`` and the next one passes that crop over.
+
+        Raises:
+            UserError: when ``MAX_ATTEMPTS`` attempts all fail, or no crop of ``split``
+                decodes.
+        """
         rejects = Counter({c: 0 for c in REJECT_CAUSES})
         exclude: set[int] = set()
         for attempt in range(MAX_ATTEMPTS):
@@ -210,6 +234,7 @@ class Stitcher:
         return slots
 
     def _inks(self, params: dict, slots: list[dict]):
+        """The lines' ink at the page's drawn body height (and the heading's, if any)."""
         widths = [s["ink"].native_width / s["ref"] for s in slots]
         body = fit_body_height(params, widths, self.cfg.max_width)
         inks = []
@@ -266,8 +291,6 @@ class Stitcher:
                 for i, s in enumerate(slots) if s["kind"] == "print"],
         }
         if self.augment is not None:
-            from synthtext.augmenting.samples import augment_records
-
             image, records, meta["augment"] = augment_records(self.augment, image, records, rng)
         return Sample(key=f"{split}-{index:09d}", image=image,
                       lines=[Line(r["text"], r["quad"], r["words"]) for r in records], meta=meta)
@@ -279,12 +302,20 @@ def stitch_shards(cfg: StitchConfig, out: str | Path, n: int, **run_options) -> 
     ``run_options`` go to :func:`synthtext.dataset.runner.run` (shard_size, image_format, quality,
     workers, backend, scheduler, overwrite, progress). The result's dataset info holds the
     input summary (checksum, skipped inputs by cause) under ``config.inputs``.
+
+    Raises:
+        ConfigError, UserError: as :meth:`StitchJob.create`; UserError also when ``out``
+            holds shards made with other parameters and ``overwrite`` is not set.
     """
     job = StitchJob.create(cfg)
     return run(job, out, split_counts(n, cfg.split), kind="stitch", **run_options)
 
 
 def stitch_sample(cfg: StitchConfig | StitchJob, index: int, split: str = "train") -> Sample:
-    """Page ``index`` of ``split``: the same pixels and label as in the shards."""
+    """Page ``index`` of ``split``: the same pixels and label as in the shards.
+
+    ``cfg`` may be a :class:`StitchJob` to reuse its line index. Raises as
+    :meth:`StitchJob.create` and :meth:`Stitcher.sample`.
+    """
     job = cfg if isinstance(cfg, StitchJob) else StitchJob.create(cfg)
     return stitcher_for(job).sample(split, index)

@@ -19,6 +19,11 @@ from .record import CropRecord
 
 
 def find_lines_txt(path: str) -> Path:
+    """``path`` itself when it is a file, else its ``lines.txt`` or ``ascii/lines.txt``.
+
+    Raises:
+        UserError: naming ``--lines`` when neither is there.
+    """
     p = Path(path)
     if p.is_file():
         return p
@@ -30,11 +35,13 @@ def find_lines_txt(path: str) -> Path:
 
 
 def iam_root(lines_txt: Path) -> Path:
+    """The IAM root of a ``lines.txt``: the folder above ``ascii/``, else its own folder."""
     return lines_txt.parent.parent if lines_txt.parent.name == "ascii" else lines_txt.parent
 
 
 def image_path(root: Path, line_id: str) -> Path:
-    """``a01-000u-00`` -> ``<root>/lines/a01/a01-000u/a01-000u-00.png``."""
+    """``a01-000u-00`` -> ``<root>/lines/a01/a01-000u/a01-000u-00.png`` (without the
+    ``lines/`` step when ``root`` has no such folder)."""
     parts = line_id.split("-")
     form = "-".join(parts[:2])
     base = root / "lines" if (root / "lines").is_dir() else root
@@ -67,6 +74,16 @@ def parse_lines_txt_row(line: str) -> tuple[str, str, str] | None:
 
 def read_iam(path: str, encoding: str, skips: Skips, include_err: bool = False
              ) -> list[CropRecord]:
+    """The usable lines of an IAM tree (root or ``lines.txt`` at ``path``), in file order.
+
+    Malformed rows, ``err`` lines (unless ``include_err``), empty texts and missing or
+    broken images are left out and counted in ``skips``; text that is not ``encoding``
+    falls back (:func:`stitcher.inputs.decode_text`) and is counted too. Documents are
+    forms, ``order`` the line number, writers from ``forms.txt`` when present.
+
+    Raises:
+        UserError: when no ``lines.txt`` is found (:func:`find_lines_txt`).
+    """
     lines_txt = find_lines_txt(path)
     root = iam_root(lines_txt)
     writers = read_forms(root, encoding)

@@ -37,6 +37,14 @@ from .sources import read_source
 
 @dataclass
 class LineIndex:
+    """Every usable crop of an input, each with its split, plus what was skipped and why.
+
+    ``format`` is the input format read, ``source`` the absolute input path, ``skips`` the
+    counts and example ids by cause (:meth:`stitcher.inputs.Skips.to_json`), ``split_rule``
+    where splits came from (``files``, ``column``, ``hash`` or ``none``) and ``sha256`` the
+    :func:`checksum` of the records. Records are addressed by their number in ``records``.
+    """
+
     format: str
     source: str
     records: tuple[CropRecord, ...]
@@ -63,7 +71,7 @@ class LineIndex:
                 "skipped": self.skips["counts"], "skipped_examples": self.skips["examples"]}
 
     def pool(self, split: str) -> np.ndarray:
-        """Record numbers of the crops a page of ``split`` may use."""
+        """Record numbers (int64, ascending) of the crops a page of ``split`` may use."""
         v = self._views.get(("pool", split))
         if v is None:
             v = np.array([i for i, r in enumerate(self.records) if r.split == split], np.int64)
@@ -109,7 +117,13 @@ def checksum(records) -> str:
 
 
 def build_index(cfg: StitchConfig) -> LineIndex:
-    """Read the input named by ``cfg.lines``, drop what cannot be used, assign splits."""
+    """Read the input named by ``cfg.lines``, drop what cannot be used (duplicate ids
+    included), assign splits (module docstring).
+
+    Raises:
+        UserError: for an unreadable input or split file, an input without usable crops,
+            or an output split of positive weight without crops.
+    """
     skips = Skips()
     fmt, records = read_source(cfg.lines, cfg.format, cfg.encoding, skips, cfg.include_err)
     records = _dedupe(records, skips)
@@ -143,7 +157,11 @@ def _dedupe(records: list[CropRecord], skips: Skips) -> list[CropRecord]:
 
 
 def read_id_list(path: str, encoding: str) -> set[str]:
-    """Ids from a split file: the first whitespace-separated field of each non-comment line."""
+    """Ids from a split file: the first whitespace-separated field of each non-comment line.
+
+    Raises:
+        UserError: naming ``--split-file`` when the file cannot be read.
+    """
     try:
         raw = Path(path).read_bytes()
     except OSError as e:

@@ -29,12 +29,14 @@ class Skips:
         self.examples: dict[str, list[str]] = {}
 
     def add(self, cause: str, name: str) -> None:
+        """Count one input skipped for ``cause`` (a SKIP_CAUSES or NOTE_CAUSES key)."""
         self.counts[cause] += 1
         ex = self.examples.setdefault(cause, [])
         if len(ex) < MAX_EXAMPLES:
             ex.append(str(name))
 
     def to_json(self) -> dict:
+        """``{"counts": {cause: n}, "examples": {cause: [names]}}`` for the causes seen."""
         causes = [c for c in SKIP_CAUSES + NOTE_CAUSES if self.counts[c]]
         return {"counts": {c: self.counts[c] for c in causes},
                 "examples": {c: self.examples[c] for c in causes}}

@@ -21,6 +21,12 @@ coverage only (0 = paper, 255 = full ink) and is alpha-blended onto one common p
    1.5 body heights fade out, softening intruders that touch the line's own ink. Crop to
    the ink.
 
+The paper/ink split is Otsu's threshold (N. Otsu, "A Threshold Selection Method from
+Gray-Level Histograms", IEEE Trans. SMC 9(1), 1979) and keeping weak pixels only when they
+connect to strong ones is hysteresis thresholding as in Canny's edge detector. The other
+numbers below (band level, reaches, fade, analysis height) are this project's own choices,
+not taken from a paper.
+
 :func:`at_scale` (per page) only resizes that alpha; its bounding box is the line's quad.
 """
 
@@ -44,7 +50,7 @@ _KERNEL3 = np.ones((3, 3), np.uint8)
 class LineInk:
     """A line's ink cropped to the ink (its box is the line's quad), at some scale."""
 
-    alpha: np.ndarray  # uint8 h x w, 0 = paper
+    alpha: np.ndarray  # uint8 (h, w), 0 = paper, 255 = full ink
     baseline: float  # rows from the top of ``alpha`` to the body band's bottom
     body: float  # body height in ``alpha`` px
     scale: float = 1.0  # alpha px per crop px
@@ -56,6 +62,8 @@ class LineInk:
 
 
 def decode_gray(data: bytes) -> np.ndarray | None:
+    """An encoded image (any format OpenCV reads) as a uint8 ``(H, W)`` grey array, or
+    None when it does not decode or is smaller than 2 px either way."""
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if img is None or img.size == 0 or min(img.shape) < 2:
         return None
@@ -64,6 +72,9 @@ def decode_gray(data: bytes) -> np.ndarray | None:
 
 def prepare(gray: np.ndarray, ref_body: float) -> LineInk | str:
     """A crop's ink at body height ``ref_body`` px, or a reject cause (``blank_crop``).
+
+    ``gray`` is the crop, uint8 ``(H, W)``, dark ink on lighter paper. The result's
+    ``scale`` is ``ref_body`` px per crop px of body height; ``native_width`` is ``W``.
 
     Which strokes to keep is decided once, on the small copy; the decision is carried to
     the reference scale as a (dilated, upscaled) mask, so the costly connected-component
@@ -101,7 +112,8 @@ def prepare(gray: np.ndarray, ref_body: float) -> LineInk | str:
 
 
 def at_scale(ink: LineInk, body: float) -> LineInk | None:
-    """The line's ink redrawn at body height ``body`` px (None if nothing is left)."""
+    """The line's ink redrawn at body height ``body`` px, cropped to the ink again (None if
+    nothing is left); ``ink`` itself when the size is within 0.1 %."""
     r = body / ink.body
     if abs(r - 1) < 1e-3:
         return ink
@@ -113,7 +125,8 @@ def at_scale(ink: LineInk, body: float) -> LineInk | None:
 
 
 def resize(img: np.ndarray, scale: float) -> np.ndarray:
-    """Scale by ``scale``: area-average whole factors down first (fast path), then linear."""
+    """A uint8 ``(h, w)`` image scaled by ``scale`` (each side rounded, at least 1 px):
+    whole factors down are area-averaged first (fast path), the rest is linear."""
     h, w = img.shape
     m = int(1 / scale) if scale < 0.5 else 1
     if m > 1 and h >= m and w >= m:
@@ -126,15 +139,18 @@ def resize(img: np.ndarray, scale: float) -> np.ndarray:
 
 
 def paper_estimate(small: np.ndarray) -> np.ndarray:
-    """Paper tone per pixel: max filter wider than strokes, then smoothed."""
+    """Paper tone per pixel of the uint8 ``(h, w)`` copy: a max filter (a square of about
+    a quarter of the height, wider than strokes), then a box blur of the same size."""
     size = max(3, (small.shape[0] // 4) | 1)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
     return cv2.blur(bg, (size, size))
 
 
 def ink_map(gray: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
-    """Alpha from darkness relative to the paper, between the paper noise floor (half the
-    Otsu threshold) and the ink's median darkness; None when there is no ink contrast."""
+    """uint8 alpha (same shape as ``gray``) from darkness relative to ``paper`` (resized
+    to ``gray`` if needed): 0 up to the paper noise floor (half the Otsu threshold, at
+    least 8), 255 from the ink's median darkness, linear between. None when there is no ink
+    contrast (ink side less than 12 levels past the threshold, or lighter than 40)."""
     if paper.shape != gray.shape:
         paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
     dark = 255 - cv2.divide(gray, np.maximum(paper, 1), scale=255)
@@ -148,7 +164,8 @@ def ink_map(gray: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
 
 
 def otsu_levels(dark: np.ndarray) -> tuple[float, float]:
-    """(Otsu threshold between paper and ink, median darkness of the ink side)."""
+    """(Otsu threshold between paper and ink, median darkness of the ink side) of a uint8
+    darkness image, in grey levels 0-255 (every other pixel for images over 40,000 px)."""
     sample = dark[::2, ::2] if dark.size > 40000 else dark
     hist = cv2.calcHist([np.ascontiguousarray(sample)], [0], None, [256], [0, 256]).ravel()
     hist = hist.astype(np.float64)
@@ -197,7 +214,8 @@ def body_band(mask: np.ndarray) -> tuple[float, float]:
 
 
 def clean(alpha: np.ndarray, top: float, bottom: float) -> np.ndarray:
-    """Keep strokes that reach ink darkness and belong to this line (module docstring)."""
+    """uint8 ``alpha`` with only the strokes that reach ink darkness (``STRONG``) and
+    belong to the line whose body band is rows ``top``-``bottom`` (module docstring)."""
     h = alpha.shape[0]
     body = bottom - top
     ltype = cv2.CV_16U if alpha.size < 65000 else cv2.CV_32S

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthtext.render.config import RenderConfig
+from synthtext.render.renderer import Renderer
+
 from .normalise import LineInk, prepare
 
 
 class PrintedLines:
-    """Rendered lines by index: ``(ink, text, font id)``; same index, same line."""
+    """Rendered lines by index: ``(ink, text, font id)``; same index, same line.
+
+    Lines come from ``RenderConfig(layout="line")`` with the embedded corpus and fonts,
+    40-48 px fonts on 64-72 px images, no rotation, skew or cursive fonts; headings are
+    1-5 words, print lines 3-8. ``ref_body`` is the body height (px) their ink is made at.
+    """
 
     def __init__(self, seed: int, ref_body: float):
         self.seed, self.ref_body = seed, ref_body
@@ -23,9 +31,6 @@ class PrintedLines:
     def _renderer(self, kind: str):
         r = self._renderers.get(kind)
         if r is None:
-            from synthtext.render.config import RenderConfig
-            from synthtext.render.renderer import Renderer
-
             length = (1, 5) if kind == "heading" else (3, 8)
             cfg = RenderConfig(layout="line", length=length, font_size=(40, 48),
                                line_height=(64, 72), rotation={0: 1.0}, skew=0.0,
@@ -34,6 +39,9 @@ class PrintedLines:
         return r
 
     def line(self, kind: str, index: int) -> tuple[LineInk, str, str] | None:
+        """Line ``index`` of ``kind`` (``"heading"`` or ``"line"``): its ink at
+        ``ref_body`` px, its text (whitespace normalised) and font id; None when the
+        rendered line yields no ink."""
         sample = self._renderer(kind).sample("train", index)
         image = sample.image if sample.image.ndim == 2 else sample.image.mean(axis=2)
         prep = prepare(np.ascontiguousarray(image, dtype=np.uint8), self.ref_body)

@@ -10,6 +10,8 @@ _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
 
 class CropRecord(NamedTuple):
+    """One line crop: where its image is and what it says (images are read lazily)."""
+
     id: str  # unique name: IAM line id, line-list id, or path without extension
     ref: str  # absolute image path, or tar://<path>#<offset>:<size>
     text: str  # the transcription, whitespace normalised
@@ -22,6 +24,7 @@ class CropRecord(NamedTuple):
 
 
 def tar_ref(path: str, offset: int, size: int) -> str:
+    """The ref of a crop stored in the tar ``path`` at byte ``offset``, ``size`` bytes."""
     return f"{TAR_PREFIX}{path}#{offset}:{size}"
 
 

@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.shards import expand_shards
+from synthtext.dataset.urls import DATASET_PREFIX, is_remote, shard_urls
 
 from .iam import read_iam
 from .inputs import Skips, check_image_file, clean_text, decode_text, image_problem
@@ -33,6 +33,17 @@ _SPLIT_ALIASES = {"val": "validation", "valid": "validation", "dev": "validation
 
 
 def detect_format(path: str) -> str:
+    """The input format of ``--lines PATH``: ``iam``, ``tsv``, ``jsonl``, ``dir`` or ``wds``.
+
+    A folder with IAM's ``lines.txt`` is ``iam``, one holding ``*.tar`` is ``wds``, another
+    is ``dir``; files go by suffix; globs, brace patterns, URLs and ``dataset:NAME`` are
+    ``wds``.
+
+    Raises:
+        UserError: the path does not exist or its format cannot be told.
+    """
+    if path.startswith(DATASET_PREFIX) or is_remote(path):
+        return "wds"
     p = Path(path)
     if not p.exists() and not any(c in path for c in "*?[{"):
         raise UserError(f"--lines {path}: no such file or directory")
@@ -134,6 +145,8 @@ def read_table(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
 
 
 def read_jsonl(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+    """Records of a JSON Lines line list (one object per line, keys as the module says);
+    unusable lines are counted in ``skips``, never raised."""
     root = Path(path).parent
     records = []
     for n, raw in enumerate(Path(path).read_bytes().splitlines(), start=1):
@@ -178,10 +191,20 @@ def read_dir(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
 
 
 def read_wds(spec: str, encoding: str, skips: Skips) -> list[CropRecord]:
-    """Line samples in tars: an image member, ``.txt``, optional ``.json`` (writer, ...)."""
-    paths = expand_shards(spec)
-    if not paths:
-        raise UserError(f"--lines {spec}: no .tar shards there")
+    """Line samples in WebDataset tars: an image member, ``.txt``, optional ``.json``
+    (writer, document, split, id). ``spec`` is a data spec (see
+    :func:`synthtext.dataset.urls.shard_urls`) that names local shards.
+
+    Raises:
+        UserError: the spec names no shards, or remote ones: crops are read later by their
+            byte offset in the tar, so the tars must be local files.
+    """
+    paths = shard_urls(spec, label=f"--lines {spec}")
+    remote = [p for p in paths if is_remote(p)]
+    if remote:
+        raise UserError(f"--lines {spec}: stitching reads line crops by their offset in the "
+                        "tar, so line shards must be local; download them first (e.g. "
+                        "hf download --repo-type dataset ORG/NAME --local-dir DIR)")
     records, n = [], 0
     for path in paths:
         for key, members in _tar_groups(path):
@@ -232,7 +255,9 @@ def _wds_record(path, key, members, n, encoding, skips) -> CropRecord | None:
     if not text:
         skips.add("empty_text", crop_id)
         return None
-    get = lambda k: next((str(meta[a]) for a in _ALIASES[k] if meta.get(a) is not None), None)
+    def get(k: str) -> str | None:
+        return next((str(meta[a]) for a in _ALIASES[k] if meta.get(a) is not None), None)
+
     doc, order = get("document"), n
     if doc is None:
         doc, num = infer_document(crop_id)

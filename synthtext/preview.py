@@ -8,21 +8,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from augment.preview import contact_sheet
 from synthtext.augmenting.samples import augment_sample, load_augment
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.sample import Sample
-from synthtext.dataset.shards import expand_shards, iter_samples
-from synthtext.dataset.urls import is_remote
+from synthtext.dataset.shards import iter_samples
 
 
 def load_samples(source: str, n: int) -> list[Sample]:
-    """The first ``n`` samples of a shard directory, tar file, glob or brace pattern."""
-    paths = [p for p in expand_shards(source) if is_remote(p) or Path(p).exists()]
-    if not paths:
-        raise UserError(f"{source}: no shards found (give a shard directory, a .tar file, "
-                        "a glob or a {000..009} pattern)")
+    """The first ``n`` samples (fewer if it holds fewer) of a data spec: a shard directory,
+    tar file, glob, brace pattern, http(s) URL, ``hf://`` path or ``dataset:NAME``.
+
+    Raises:
+        UserError: the spec names no shards, a shard cannot be read, or a sample is not in
+            the synthgen sample format.
+    """
     out = []
-    for d in islice(iter_samples(paths), n):
+    for d in islice(iter_samples(source), n):
         try:
             out.append(Sample.from_wds(d))
         except (ValueError, KeyError) as e:
@@ -32,7 +34,8 @@ def load_samples(source: str, n: int) -> list[Sample]:
 
 
 def draw_boxes(sample: Sample, words: bool = False) -> np.ndarray:
-    """RGB copy of the image with line quads (red) and optionally word quads (blue)."""
+    """An RGB copy (uint8, H x W x 3) of the sample's image with its line quads drawn in red
+    and, with ``words``, its word quads in blue (line width ~1/500 of the larger side)."""
     img = sample.image if sample.image.ndim == 3 else cv2.cvtColor(sample.image, cv2.COLOR_GRAY2RGB)
     img = img.copy()
     thick = max(1, round(max(img.shape[:2]) / 500))
@@ -48,9 +51,21 @@ def draw_boxes(sample: Sample, words: bool = False) -> np.ndarray:
 def preview_sheet(source: str, n: int = 24, augment: str | None = None, columns: int = 6,
                   cell_width: int = 320, seed: int = 0, boxes: bool = False) -> np.ndarray:
     """A grid of the first ``n`` samples captioned with their labels, or, with ``augment``,
-    of ``n`` augmentations of the first sample captioned with the operations drawn."""
-    from augment.preview import contact_sheet
+    of ``n`` augmentations of the first sample captioned with the operations drawn.
 
+    Args:
+        source: a data spec (see :func:`load_samples`).
+        augment: an augmentation preset name or config file, or None.
+        cell_width: the width of each cell in pixels; ``columns`` cells a row.
+        seed: seeds augmentation ``k`` as ``default_rng([seed, k])``.
+        boxes: draw the line quads (:func:`draw_boxes`).
+
+    Returns:
+        The sheet, uint8, H x W (all grayscale) or H x W x 3 (RGB).
+
+    Raises:
+        UserError: as :func:`load_samples`, or a bad augmentation spec.
+    """
     if augment:
         pipeline = load_augment(augment)
         first = load_samples(source, 1)[0]
@@ -68,7 +83,12 @@ def preview_sheet(source: str, n: int = 24, augment: str | None = None, columns:
 
 
 def write_png(path: str | Path, image: np.ndarray) -> None:
-    """Write a PNG atomically (temp name, then rename)."""
+    """Write ``image`` (uint8, H x W gray or H x W x 3 RGB) as a PNG, atomically (temp
+    name, then rename); creates the parent folder.
+
+    Raises:
+        UserError: OpenCV cannot encode it.
+    """
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True)

@@ -6,6 +6,8 @@ create and info, branch create, README YAML validation, preupload, the LFS batch
 listings, and ``resolve`` downloads with Range. Repositories live in memory; every request
 and every commit is recorded so tests can assert what arrived and in which order.
 ``fail()`` injects a dropped connection or an error status into the N-th matching request.
+Its HTTP plumbing is in ``fake_http.py``; the other helpers of the hub tests (isolating
+huggingface_hub, a small render) in ``hub_fixtures.py``.
 """
 
 from __future__ import annotations
@@ -16,16 +18,12 @@ import hashlib
 import json
 import re
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import (
-    BaseHTTPRequestHandler,
-    SimpleHTTPRequestHandler,
-    ThreadingHTTPServer,
-)
-from urllib.parse import parse_qs, unquote, urlsplit
+from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote
 
 import yaml
+from fake_http import HttpError, HubHandler
 
 _LFS_EXT = (".tar", ".png", ".jpg", ".jpeg", ".webp", ".bin", ".parquet", ".arrow")
 _REPO = r"/(?P<type>datasets|models)/(?P<repo>[\w.-]+/[\w.-]+)"
@@ -48,15 +46,19 @@ _WRITES = {"create_repo", "preupload", "commit", "create_branch", "lfs_batch"}  
 
 
 def git_blob_oid(data: bytes) -> str:
+    """Git's object id of a blob: sha1 of ``blob <size>\\0`` + the content."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @dataclass
 class Blob:
+    """A file in a commit: content, and whether it is stored through LFS."""
+
     data: bytes
     lfs: bool
 
     def entry(self, path: str) -> dict:
+        """The tree/paths-info API entry for this file at ``path``."""
         d = {"type": "file", "path": path, "size": len(self.data), "oid": git_blob_oid(self.data)}
         if self.lfs:
             d["lfs"] = {"oid": hashlib.sha256(self.data).hexdigest(), "size": len(self.data),
@@ -66,16 +68,12 @@ class Blob:
 
 @dataclass
 class Repo:
+    """A repository: branches (name -> commit oid) and each commit's tree."""
+
     repo_id: str
     private: bool
     branches: dict = field(default_factory=dict)  # name -> commit oid
     trees: dict = field(default_factory=dict)  # commit oid -> {path: Blob}
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, **extra):
-        super().__init__(message)
-        self.status, self.code, self.extra = status, code, extra
 
 
 class FakeHub:
@@ -89,7 +87,7 @@ class FakeHub:
         self.commits: list[dict] = []  # repo, revision, oid, summary, added, deleted
         self._failures: list[dict] = []
         self.lock = threading.RLock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_HubHandler, self))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(HubHandler, self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -108,12 +106,14 @@ class FakeHub:
                                "mode": mode, "seen": 0})
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
+        """path -> content of ``repo_id`` at the head of ``revision``."""
         repo = self.repos[repo_id]
         return {p: b.data for p, b in repo.trees[repo.branches[revision]].items()}
 
-    # --- request plumbing -------------------------------------------------------------
+    # --- request plumbing (called by fake_http.HubHandler) ------------------------------
 
-    def _failure_for(self, method: str, path: str):
+    def failure_for(self, method: str, path: str):
+        """The injected failure for this request (``"drop"``, a status), else None."""
         with self.lock:
             for f in self._failures:
                 if f["method"] == method and f["re"].search(path):
@@ -122,13 +122,15 @@ class FakeHub:
                         return f["mode"]
         return None
 
-    def _route(self, method: str, path: str):
+    def route(self, method: str, path: str):
+        """(endpoint method name, URL parameters) for a request; 404 if none matches."""
         for m, pattern, name in _ROUTES:
             if m == method and (match := re.fullmatch(pattern, path)):
                 return name, {k: unquote(v) if v else v for k, v in match.groupdict().items()}
         raise HttpError(404, f"no route for {method} {path}")
 
-    def _check_auth(self, name: str, headers, repo_id: str | None) -> None:
+    def check_auth(self, name: str, headers, repo_id: str | None) -> None:
+        """401 for a wrong token, or no token where a write or a private repo needs one."""
         auth = headers.get("authorization", "")
         ok = auth == f"Bearer {self.token}"
         if auth and not ok:
@@ -153,6 +155,7 @@ class FakeHub:
     # --- endpoints --------------------------------------------------------------------
 
     def create_repo(self, body: bytes, **_):
+        """``POST /api/repos/create``."""
         p = json.loads(body)
         repo_id = f"{p.get('organization') or 'user'}/{p['name']}"
         if repo_id in self.repos:
@@ -168,6 +171,7 @@ class FakeHub:
         return 200, {"url": f"{self.url}/datasets/{repo_id}", "name": repo_id}
 
     def validate_yaml(self, body: bytes, **_):
+        """``POST /api/validate-yaml``: the card's front matter must be a YAML mapping."""
         content = json.loads(body)["content"]
         m = re.match(r"---\n(.*?)\n---\n", content, re.S)
         try:
@@ -178,6 +182,7 @@ class FakeHub:
         return 200, {"errors": [], "warnings": warnings}
 
     def repo_info(self, repo: str, rev: str | None = None, **_):
+        """``GET /api/datasets/ORG/NAME[/revision/REV]``."""
         r = self._repo(repo)
         oid, tree = self._tree(r, rev)
         return 200, {"id": repo, "sha": oid, "private": r.private,
@@ -185,6 +190,7 @@ class FakeHub:
                      "siblings": [{"rfilename": p} for p in sorted(tree)]}
 
     def tree(self, repo: str, rev: str, path: str | None = None, query=None, **_):
+        """``GET /api/datasets/ORG/NAME/tree/REV[/PATH]`` (``?recursive=true`` too)."""
         _, tree = self._tree(self._repo(repo), rev)
         prefix = (path or "").strip("/")
         recursive = (query or {}).get("recursive", ["False"])[0].lower() == "true"
@@ -194,6 +200,7 @@ class FakeHub:
         return 200, entries
 
     def paths_info(self, repo: str, rev: str, body: bytes, **_):
+        """``POST /api/datasets/ORG/NAME/paths-info/REV``."""
         _, tree = self._tree(self._repo(repo), rev)
         out = []
         for p in parse_qs(body.decode()).get("paths", []):
@@ -204,6 +211,7 @@ class FakeHub:
         return 200, out
 
     def preupload(self, repo: str, rev: str, body: bytes, **_):
+        """``POST .../preupload/REV``: which files go through LFS."""
         _, tree = self._tree(self._repo(repo), rev)
         files = []
         for f in json.loads(body)["files"]:
@@ -217,6 +225,7 @@ class FakeHub:
         return 200, {"files": files, "commitOid": self.repos[repo].branches.get(rev)}
 
     def lfs_batch(self, repo: str, body: bytes, **_):
+        """``POST /datasets/ORG/NAME.git/info/lfs/objects/batch`` (basic transfer)."""
         self._repo(repo)
         objects = []
         for o in json.loads(body)["objects"]:
@@ -229,6 +238,7 @@ class FakeHub:
         return 200, {"transfer": "basic", "objects": objects}
 
     def lfs_put(self, oid: str, body: bytes, query=None, **_):
+        """``PUT /lfs/OID?sig=..``: a pre-signed upload, checked against its sha256."""
         if (query or {}).get("sig") != [_oid(self.token, oid)]:
             raise HttpError(403, "upload URL signature does not match")
         if hashlib.sha256(body).hexdigest() != oid:
@@ -238,12 +248,14 @@ class FakeHub:
         return 200, {}
 
     def lfs_verify(self, body: bytes, **_):
+        """``POST /lfs/verify``."""
         p = json.loads(body)
         if p["oid"] not in self.lfs or len(self.lfs[p["oid"]]) != p["size"]:
             raise HttpError(404, "object not uploaded")
         return 200, {}
 
     def create_branch(self, repo: str, rev: str, body: bytes, **_):
+        """``POST .../branch/REV``."""
         r = self._repo(repo)
         if rev in r.branches:
             raise HttpError(409, f"branch {rev} already exists")
@@ -252,6 +264,7 @@ class FakeHub:
         return 200, {}
 
     def commit(self, repo: str, rev: str, body: bytes, **_):
+        """``POST .../commit/REV``: an NDJSON commit, refused if its parent is stale."""
         r = self._repo(repo)
         with self.lock:
             parent, tree = self._tree(r, rev)
@@ -290,6 +303,7 @@ class FakeHub:
         return tree, added, deleted
 
     def resolve(self, repo: str, rev: str, path: str, headers=None, **_):
+        """``GET``/``HEAD /datasets/ORG/NAME/resolve/REV/PATH``, with Range."""
         oid, tree = self._tree(self._repo(repo), rev)
         if path not in tree:
             raise HttpError(404, f"{path} not found", "EntryNotFound")
@@ -329,140 +343,3 @@ def _listing(tree: dict, prefix: str, recursive: bool) -> list[dict]:
         if recursive or len(parts) == 1:
             out[p] = blob.entry(p)
     return list(out.values())
-
-
-class _HubHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stalls
-
-    def __init__(self, hub: FakeHub, *args, **kwargs):
-        self.hub = hub
-        super().__init__(*args, **kwargs)
-
-    def log_message(self, *args) -> None:  # keep test output clean
-        pass
-
-    def do_GET(self):
-        self._handle("GET")
-
-    def do_HEAD(self):
-        self._handle("HEAD")
-
-    def do_POST(self):
-        self._handle("POST")
-
-    def do_PUT(self):
-        self._handle("PUT")
-
-    def _body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            return b"".join(chunks)
-        return self.rfile.read(int(self.headers.get("content-length") or 0))
-
-    def _handle(self, method: str) -> None:
-        url = urlsplit(self.path)
-        body = self._body() if method in ("POST", "PUT") else b""
-        with self.hub.lock:
-            self.hub.requests.append((method, url.path))
-        failure = self.hub._failure_for(method, url.path)
-        if failure == "drop":
-            self.close_connection = True
-            return
-        try:
-            if failure is not None:
-                raise HttpError(int(failure), "injected failure")
-            name, params = self.hub._route(method, url.path)
-            self.hub._check_auth(name, self.headers, params.get("repo"))
-            status, payload = getattr(self.hub, name)(
-                body=body, query=parse_qs(url.query), headers={k.lower(): v for k, v in
-                                                               self.headers.items()}, **params)
-        except HttpError as e:
-            status, payload = e.status, {"error": str(e), **e.extra}
-            self._send(status, json.dumps(payload).encode(), "application/json",
-                       {"X-Error-Code": e.code, "X-Error-Message": str(e)}, method)
-            return
-        if isinstance(payload, tuple):
-            self._send(status, payload[0], "application/octet-stream", payload[1], method)
-        else:
-            self._send(status, json.dumps(payload).encode(), "application/json", {}, method)
-
-    def _send(self, status: int, data: bytes, ctype: str, headers: dict, method: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Accept-Ranges", "bytes")
-        for k, v in headers.items():
-            if v is not None:
-                self.send_header(k, v)
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(data)
-
-
-class _QuietFiles(SimpleHTTPRequestHandler):
-    disable_nagle_algorithm = True
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextmanager
-def serve_directory(path):
-    """Serve ``path`` over plain HTTP on 127.0.0.1; yields (base URL, list of requested paths)."""
-    seen: list[str] = []
-
-    class Handler(_QuietFiles):
-        def do_GET(self):
-            seen.append(self.path)
-            super().do_GET()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(path)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def isolate_hub(monkeypatch, tmp_path, hub: FakeHub | None = None) -> None:
-    """Point huggingface_hub away from the public Hub and any real token: the default
-    endpoint becomes a closed local port, the saved-token file a missing one, Xet is off
-    (the fake Hub speaks LFS), progress bars are quiet; with ``hub``, HF_TOKEN is its token."""
-    from huggingface_hub import constants
-    from huggingface_hub.utils import disable_progress_bars
-
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
-    nowhere = "http://127.0.0.1:9"  # the discard port: a default-endpoint call fails fast
-    monkeypatch.setattr(constants, "ENDPOINT", nowhere)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        nowhere + "/{repo_id}/resolve/{revision}/{filename}")
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-hf-token"))
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    disable_progress_bars()
-    if hub is not None:
-        monkeypatch.setenv("HF_TOKEN", hub.token)
-
-
-def render_small(out, n: int = 10, shard_size: int = 3, register: bool = True, **cfg):
-    """A small line-image shard directory with train and validation splits (~0.5 s),
-    named in the local catalogue as ``synthgen render`` does when ``register``."""
-    from synthtext.dataset.catalogue import register_run
-    from synthtext.render.config import RenderConfig
-    from synthtext.render.generate import render_shards
-
-    base = dict(layout="line", length=(2, 6), font_size=(20, 32), line_height=(40, 50),
-                rotation={0: 1.0}, split=(("train", 0.7), ("validation", 0.3)))
-    result = render_shards(RenderConfig(**{**base, **cfg}), out, n, shard_size=shard_size,
-                           progress=False)
-    if register:
-        register_run(out)
-    return result

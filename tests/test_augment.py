@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import augment
-from augment import ConfigError, OneOf, Pipeline, RandomOrder, Sequence, WithProbability
+from augment import AugmentConfigError, OneOf, Pipeline, RandomOrder, Sequence, WithProbability
 from augment.preview import contact_sheet
 
 PAPER = 235
@@ -264,7 +264,7 @@ def test_to_config_round_trips(name):
     ({"sequence": {"op": "jpeg"}}, ["sequence", "list"]),
 ])
 def test_config_errors_name_the_culprit(cfg, words):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(AugmentConfigError) as err:
         augment.load_config(cfg)
     msg = str(err.value)
     assert "\n" not in msg and isinstance(err.value, ValueError)
@@ -278,13 +278,13 @@ def test_config_files(tmp_path):
     assert augment.load_config(good).name == "aug"
     bad = tmp_path / "bad.json"
     bad.write_text('{"sequence": [{"op": "jpeg", "qualty": 3}]}')
-    with pytest.raises(ConfigError, match=r"bad\.json.*sequence\[0\].*'qualty'"):
+    with pytest.raises(AugmentConfigError, match=r"bad\.json.*sequence\[0\].*'qualty'"):
         augment.load_config(bad)
     broken = tmp_path / "broken.json"
     broken.write_text('{"sequence": [')
-    with pytest.raises(ConfigError, match=r"broken\.json.*line 1"):
+    with pytest.raises(AugmentConfigError, match=r"broken\.json.*line 1"):
         augment.load_config(broken)
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(AugmentConfigError, match="not found"):
         augment.load_config(tmp_path / "missing.json")
     yaml = pytest.importorskip("yaml")
     y = tmp_path / "aug.yaml"
@@ -302,7 +302,7 @@ def test_bad_inputs_are_rejected():
         augment.OPS["jpeg"]().apply(PAGE.astype(np.float32), {"quality": 50})
     with pytest.raises(ValueError):
         augment.replay(PAGE[:100], augment.preset("light").sample(np.random.default_rng(0), PAGE.shape))
-    with pytest.raises(ConfigError, match="unknown op"):
+    with pytest.raises(AugmentConfigError, match="unknown op"):
         augment.replay(PAGE, {"op": "nope", "params": {}})
 
 

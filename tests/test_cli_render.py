@@ -4,24 +4,26 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import assert_one_line_error, invoke
 
+from cli.options import render_config
 from cli.synthgen import main
+from synthtext.fonts.fontset import embedded_fonts
+from synthtext.render.config import RenderConfig
 
 FAST = ["--layout", "line", "--length", "2:6", "--no-progress", "--shard-size", "5"]
 
 
 def run(*args):
-    return CliRunner().invoke(main, list(args))
+    return invoke(main, *args)
 
 
-def assert_one_line_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    err = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(err) == 1, result.output
-    for n in needles:
-        assert n in err[0], err[0]
+@pytest.mark.parametrize("layout", ["line", "page"])
+def test_render_command_defaults_are_the_library_defaults(layout):
+    """`synthgen render --layout L` builds exactly RenderConfig(layout=L): the command adds
+    no defaults of its own, so a trainer's render:CONFIG source matches the command."""
+    ctx = main.commands["render"].make_context("render", ["--out", "o", "--layout", layout])
+    assert render_config(ctx.params) == RenderConfig(layout=layout)
 
 
 def test_render_defaults_work_and_print_a_summary(tmp_path):
@@ -61,8 +63,6 @@ def test_bad_corpus_weight(tmp_path):
 
 
 def test_corrupt_font_is_skipped_with_a_warning_and_all_corrupt_is_an_error(tmp_path):
-    from synthtext.fonts.fontset import embedded_fonts
-
     fonts = tmp_path / "fonts"
     fonts.mkdir()
     (fonts / "broken.ttf").write_bytes(b"\x00\x01garbage" * 50)
@@ -96,6 +96,12 @@ def test_rerun_of_a_complete_run_writes_nothing(tmp_path):
     r = run("render", "--out", out, "-n", "10", *FAST)
     assert r.exit_code == 0 and "0 written, 2 already complete" in r.output
     assert before == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "o").glob("*.tar")}
+
+
+def test_shard_size_below_one_is_a_usage_error(tmp_path):
+    r = run("render", "--out", str(tmp_path / "o"), "--shard-size", "0", "-n", "3")
+    assert r.exit_code == 2 and "--shard-size" in r.output, r.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_bad_option_values(tmp_path):

@@ -8,13 +8,8 @@ import numpy as np
 import pytest
 
 import synthtext.corpora.index as corpus_index
-from synthtext.corpora.corpus import (
-    Corpus,
-    CorpusMix,
-    Span,
-    detect_format,
-    parse_corpus_arg,
-)
+from synthtext.corpora.corpus import Corpus, CorpusMix, Span, parse_corpus_arg
+from synthtext.corpora.formats import detect_format
 from synthtext.dataset.errors import ConfigError, CorpusError, UserError
 
 # WikiText markup, and tokenizer spacing that natural text never has (" .5" is fine)

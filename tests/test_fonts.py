@@ -3,6 +3,7 @@ import copy
 import json
 import pickle
 import shutil
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -87,7 +88,6 @@ def test_embedded_fonts_load_and_render_ascii(embedded_set):
 
 
 def test_embedded_manifest_has_no_hosts_and_resolves_by_package():
-    from importlib.resources import files
     text = (files("font_manifests") / "embedded.json").read_text(encoding="utf-8")
     assert "http" not in text and "pypi.org" not in text
     data = json.loads(text)

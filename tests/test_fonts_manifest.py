@@ -384,5 +384,16 @@ def test_manifest_fonts_render_after_fetch(tmp_path, font_cache):
     assert FontSet(specs, cache_dir=tmp_path).candidates("Hello") == [0]
 
 
-def test_categories_constant_is_shared():
-    assert fonts_mod.CATEGORIES == CATEGORIES
+def test_categories_are_the_schema_and_split_print_from_handwriting(tmp_path):
+    """CATEGORIES is the closed list a manifest's `category` may take, all used by the default
+    manifest; of them exactly handwriting and script make the handwriting selection."""
+    entries = [_file_entry(c, f"{c}.ttf", category=c) for c in CATEGORIES]  # none cursive
+    m = load_manifest(_manifest(tmp_path, entries))
+    assert [e["id"] for e in m.select("handwriting")] == ["handwriting", "script"]
+    assert [e["id"] for e in m.select("print")] == ["serif", "sans", "mono", "display"]
+    bad = _manifest(tmp_path, [_file_entry("x", "x.ttf", category="blackletter")], "bad")
+    with pytest.raises(FontError, match=r"entry 0 \(id 'x'\): field 'category' must be one "
+                       r"of serif, sans, mono, display, handwriting, script"):
+        load_manifest(bad)
+    shipped = load_manifest(shipped_manifest("default")).entries
+    assert {e["category"] for e in shipped} == set(CATEGORIES)

@@ -7,26 +7,14 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from hub_server import render_small
+from hub_fixtures import render_fixtures, render_small
 
 from cli.hub_cmd import card as card_cmd
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import read_info, write_json_atomic
 from synthtext.hub.card import build_card, card_options, size_category, write_card
 
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("card") / "lines-en"
-    render_small(out, n=10, shard_size=4)  # train 7 (2 shards), validation 3 (1 shard)
-    return out
-
-
-@pytest.fixture
-def shards(rendered, tmp_path):
-    out = tmp_path / "lines-en"
-    shutil.copytree(rendered, out)
-    return out
+rendered, shards = render_fixtures("lines-en", shard_size=4)  # train 7 (2 shards), val 3 (1)
 
 
 def front_matter(text: str) -> dict:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from hub_server import render_small
+from hub_fixtures import render_small
 
 from cli.hub_cmd import datasets
 from synthtext.dataset import catalogue

@@ -7,7 +7,8 @@ import shutil
 import pytest
 import yaml
 from click.testing import CliRunner
-from hub_server import FakeHub, isolate_hub, render_small
+from hub_fixtures import isolate_hub, render_fixtures, render_small
+from hub_server import FakeHub
 
 from cli.hub_cmd import publish as publish_cmd
 from synthtext.dataset.errors import UserError
@@ -17,18 +18,7 @@ from synthtext.hub.publish import publish
 FINAL = {"README.md", "dataset.json", "assets/preview.png"}
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("rendered") / "lines"
-    render_small(out, n=10, shard_size=2)  # train 7 -> 4 shards, validation 3 -> 2 shards
-    return out
-
-
-@pytest.fixture
-def shards(rendered, tmp_path):
-    out = tmp_path / "lines"
-    shutil.copytree(rendered, out)
-    return out
+rendered, shards = render_fixtures("lines", shard_size=2)  # train 7 -> 4 shards, val 3 -> 2
 
 
 @pytest.fixture
@@ -176,8 +166,10 @@ def test_dry_run_lists_everything_without_token_or_network(shards, hub, monkeypa
                                          "--files-per-commit", "4"])
     assert r.exit_code == 0, r.output
     for name in [p.name for p in shards.glob("*.tar")] + sorted(FINAL):
-        assert re.search(rf"^  {re.escape(name)}\s+[\d,]+ B  sha256 [0-9a-f]{{64}}$", r.output, re.M)
-    assert "commit 1/3: train-000000.tar, train-000001.tar, train-000002.tar, train-000003.tar" in r.output
+        assert re.search(rf"^  {re.escape(name)}\s+[\d,]+ B  sha256 [0-9a-f]{{64}}$", r.output,
+                         re.M)
+    first = ", ".join(f"train-00000{i}.tar" for i in range(4))
+    assert f"commit 1/3: {first}" in r.output
     assert re.search(r"commit 3/3 \(last\): README.md, assets/preview.png, dataset.json", r.output)
     assert hub.requests == [] and sorted(p.name for p in shards.rglob("*")) == before
 

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from model_helpers import one_torch_thread  # noqa: F401 - autouse fixture
 
 from model import checkpoint as ckpt
 from model.config import ModelConfig, TrainConfig, parse_duration, preset, resolve
@@ -26,15 +27,6 @@ from synthtext.dataset.errors import UserError
 from synthtext.dataset.sample import Sample
 
 TAGS = ("<math>", "</math>")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small ops on 2 shared cores: one thread avoids OpenMP threads waiting on each other."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def small_cfg(**kw) -> ModelConfig:

@@ -11,11 +11,12 @@ import warnings
 from collections import Counter
 
 import pytest
-import torch
+from model_helpers import one_torch_thread  # noqa: F401 - autouse fixture
 
 from model import data as mdata
 from model import sources
 from model.config import ModelConfig, TrainConfig
+from model.evaluate import eval_batches
 from model.schedule import LRSchedule, MixSchedule
 from model.vocab import Vocab
 from synthtext.dataset.errors import UserError
@@ -25,15 +26,6 @@ from synthtext.render.generate import render_shards
 CFG = ModelConfig(stem_width=8, widths=(8, 16, 16, 32), d_model=32, num_layers=1, dim_ff=64,
                   max_width=256)
 TCFG = TrainConfig(batch_size=8, num_workers=0, shuffle_buffer=50, rebatch_buffer=16)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small ops on 2 shared cores: one thread avoids OpenMP threads waiting on each other."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _render(out, n=40, seed=0):
@@ -94,7 +86,7 @@ def test_reads_a_shard_dir_made_by_render_shards(shard_dirs):
     assert all(vocab.decode(t.tolist()) == x for t, x in zip(b["tgt"], b["texts"]))
     widths = [int(s[1]) for s in b["sizes"]]
     assert max(widths) - min(widths) < 2 * TCFG.bucket_px  # bucketed by padded size
-    evals = list(mdata.eval_batches(specs, vocab, CFG, batch_size=16, limit=None, bucket_px=64))
+    evals = list(eval_batches(specs, vocab, CFG, batch_size=16, limit=None, bucket_px=64))
     assert sum(len(x["texts"]) for x in evals) == 40  # one full ordered pass
 
 
@@ -154,7 +146,7 @@ def test_corrupt_samples_and_shards_are_skipped_and_counted(shard_dirs, tmp_path
     skips = Counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        got = sum(len(b["texts"]) for b in mdata.eval_batches(
+        got = sum(len(b["texts"]) for b in eval_batches(
             specs, vocab, CFG, batch_size=8, limit=None, bucket_px=64, skips=skips))
     assert skips["bad"] >= 4, skips  # bad image, no label, no image, truncated shard
     assert 20 < got < 37
@@ -169,6 +161,29 @@ def test_corrupt_samples_and_shards_are_skipped_and_counted(shard_dirs, tmp_path
     assert batches.skips["bad"] >= 2
 
 
+def test_a_user_error_in_a_loader_worker_arrives_as_its_one_line(tmp_path):
+    """A source that only fails stops training inside a DataLoader worker; the trainer gets
+    the worker's UserError with its own message, not torch's copy with a traceback in it."""
+    bad, n = tmp_path / "bad", mdata.MAX_CONSECUTIVE_FAILURES
+    bad.mkdir()
+    with tarfile.open(bad / "train-000000.tar", "w") as tar:
+        for i in range(n):
+            for ext, data in (("jpg", b"not an image"), ("txt", b"x"), ("json", b"{}")):
+                member = tarfile.TarInfo(f"s{i:06d}.{ext}")
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+    tcfg = TrainConfig(**{**TCFG.__dict__, "num_workers": 1})
+    batches = mdata.TrainBatches(sources.resolve([str(bad)]), Vocab.build(""), CFG, tcfg, seed=8)
+    try:
+        with pytest.raises(UserError) as caught:
+            next(batches)
+    finally:
+        batches.close()
+    assert type(caught.value) is UserError
+    assert str(caught.value) == (f"data source bad: {n} samples or shards in a row failed; "
+                                 "last error: image bytes do not decode")
+
+
 def test_an_http_source(shard_dirs):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=shard_dirs[1])
     handler.log_message = lambda *a, **k: None
@@ -179,7 +194,7 @@ def test_an_http_source(shard_dirs):
         specs = sources.resolve([f"web={url}"])
         vocab = Vocab.build(sources.collect_chars(specs))  # dataset.json over http
         assert len(vocab) > 96
-        n = sum(len(b["texts"]) for b in mdata.eval_batches(
+        n = sum(len(b["texts"]) for b in eval_batches(
             specs, vocab, CFG, batch_size=8, limit=None, bucket_px=64))
         assert n == 40
         b = next(mdata.TrainBatches(specs, vocab, CFG, TCFG, seed=5))
@@ -220,7 +235,7 @@ def test_an_hf_source_is_listed_and_read_through_hffilesystem(shard_dirs, monkey
                              "hf://datasets/o/n/train-000001.tar") and specs[0].w0 == 2
     vocab = Vocab.build(sources.collect_chars(specs))  # dataset.json through the fs
     assert len(vocab) > 96
-    n = sum(len(b["texts"]) for b in mdata.eval_batches(
+    n = sum(len(b["texts"]) for b in eval_batches(
         specs, vocab, CFG, batch_size=8, limit=None, bucket_px=64))
     assert n == 40
     with pytest.raises(UserError, match="no shards match"):
@@ -234,7 +249,7 @@ def test_render_stream_source(tmp_path):
     vocab = _vocab(specs)
     b = next(mdata.TrainBatches(specs, vocab, CFG, TCFG, seed=6))
     assert b["sources"] == ["render:line"] * 8
-    vals = list(mdata.eval_batches(specs, vocab, CFG, batch_size=4, limit=6, bucket_px=64))
+    vals = list(eval_batches(specs, vocab, CFG, batch_size=4, limit=6, bucket_px=64))
     assert sum(len(x["texts"]) for x in vals) == 6
     bad = tmp_path / "bad.json"
     bad.write_text('{"lenght": [1, 2]}')

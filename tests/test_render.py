@@ -3,12 +3,14 @@
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.sample import check_sample
 from synthtext.render.config import RenderConfig
 from synthtext.render.generate import render_sample
 from synthtext.render.renderer import Renderer
+from synthtext.render.stream import RenderStream
 
 SMALL = dict(width=(360, 560), height=(360, 640), font_size=(14, 26))
 
@@ -65,7 +67,13 @@ def test_same_index_same_sample_and_split_changes_it():
     cfg = RenderConfig(**SMALL)
     a, b = render_sample(cfg, 7), Renderer(cfg).sample("train", 7)
     assert a.text == b.text and np.array_equal(a.image, b.image)
-    assert render_sample(cfg, 8).text != a.text or render_sample(cfg, 8).image.shape != a.image.shape
+    # the split is part of the sample's seed: index 7 of another split is another sample,
+    # while the split's own index 7 stays the same however often it is drawn
+    for split in ("validation", "test"):
+        other = render_sample(cfg, 7, split=split)
+        assert other.meta["split"] == split
+        assert other.text != a.text and other.meta["params"] != a.meta["params"]
+        assert render_sample(cfg, 7, split=split).text == other.text
 
 
 def test_wikitext_markup_never_reaches_a_label(wikitext_file):
@@ -132,10 +140,6 @@ def test_nothing_is_clipped_on_tiny_canvases():
 
 
 def test_render_stream_in_a_dataloader_deals_distinct_indices():
-    import torch
-
-    from synthtext.render.stream import RenderStream
-
     cfg = RenderConfig(layout="line", length=(2, 5), rotation={0: 1.0})
     stream = RenderStream(cfg, n=12, transform=lambda s: (s.meta["index"], s.text))
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2)

@@ -1,5 +1,6 @@
 """The sample contract and the shard writer: round trips, determinism, atomicity."""
 
+import gc
 import hashlib
 import json
 import tarfile
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from synthtext.dataset.sample import Line, Sample, check_sample
-from synthtext.dataset.shards import ShardWriter, iter_samples, iter_tar_samples
+from synthtext.dataset.shards import MTIME, AtomicTarWriter, iter_samples, iter_tar_samples
 
 
 def make_sample(key="train-000000001", text_lines=("Hello world", "  indented")):
@@ -25,7 +26,7 @@ def make_sample(key="train-000000001", text_lines=("Hello world", "  indented"))
 def test_sample_round_trips_through_a_shard(tmp_path, fmt):
     s = make_sample()
     path = tmp_path / "train-000000.tar"
-    with ShardWriter(path) as w:
+    with AtomicTarWriter(path) as w:
         w.write(s.to_wds(fmt))
     (d,) = list(iter_tar_samples(path))
     assert check_sample(d) == []
@@ -41,25 +42,39 @@ def test_sample_round_trips_through_a_shard(tmp_path, fmt):
 def test_shards_are_byte_identical_and_hash_matches(tmp_path):
     digests = []
     for name in ("a.tar", "b.tar"):
-        with ShardWriter(tmp_path / name) as w:
+        with AtomicTarWriter(tmp_path / name) as w:
             for i in range(3):
                 w.write(make_sample(f"train-{i:09d}").to_wds("jpg"))
         digests.append(w.sha256)
     a, b = (tmp_path / "a.tar").read_bytes(), (tmp_path / "b.tar").read_bytes()
     assert a == b
     assert digests[0] == hashlib.sha256(a).hexdigest()
+
+
+def test_members_have_fixed_metadata_and_order(tmp_path):
+    with AtomicTarWriter(tmp_path / "a.tar") as w:
+        for i in range(2):
+            d = make_sample(f"train-{i:09d}").to_wds("png")
+            w.write({"json": d["json"], "txt": d["txt"], "__key__": d["__key__"], "png": d["png"],
+                     "__url__": "ignored"})  # insertion order must not matter
     with tarfile.open(tmp_path / "a.tar") as t:
-        names = t.getnames()
-        assert all(m.mtime == t.getmembers()[0].mtime for m in t.getmembers())
-    assert names[:3] == ["train-000000000.jpg", "train-000000000.txt", "train-000000000.json"]
+        members = t.getmembers()
+    assert [m.name for m in members] == [f"train-{i:09d}.{ext}" for i in range(2)
+                                         for ext in ("png", "txt", "json")]
+    for m in members:
+        assert (m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) == (MTIME, 0, 0, "", "", 0o644)
+        assert m.isfile()
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_failed_write_leaves_no_shard(tmp_path):
     path = tmp_path / "train-000000.tar"
     with pytest.raises(RuntimeError):
-        with ShardWriter(path) as w:
+        with AtomicTarWriter(path) as w:
             w.write(make_sample().to_wds("png"))
             raise RuntimeError("killed")
+    del w
+    gc.collect()  # an unclosed tar stream would write into the closed file here
     assert not path.exists()
     assert list(tmp_path.iterdir()) == []
 
@@ -75,7 +90,7 @@ def test_check_sample_catches_label_mismatch_and_dotted_keys(tmp_path):
 def test_webdataset_library_reads_our_shards(tmp_path):
     import webdataset as wds
 
-    with ShardWriter(tmp_path / "train-000000.tar") as w:
+    with AtomicTarWriter(tmp_path / "train-000000.tar") as w:
         for i in range(4):
             w.write(make_sample(f"train-{i:09d}").to_wds("png"))
     ds = wds.WebDataset(str(tmp_path / "train-000000.tar"), shardshuffle=False).decode("l")

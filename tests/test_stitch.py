@@ -229,7 +229,7 @@ def test_augmented_heading_and_print_lines_are_labelled(tsv):
 
 def test_stream_deals_pages_to_dataloader_workers(tsv):
     torch = pytest.importorskip("torch")
-    from stitcher.stream import StitchStream
+    from stitcher.stream import StitchStream  # imports torch: only once it is known to be there
 
     path, _ = tsv
     cfg = StitchConfig(lines=str(path), page_lines=(2, 3))

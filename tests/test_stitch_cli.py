@@ -8,7 +8,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_helpers import assert_one_line_error, invoke
 from test_stitch_fixtures import crop_image, write_iam, write_tsv, write_wds
 
 from cli.stitch_cmd import stitch
@@ -20,16 +20,7 @@ FAST = ["--no-progress", "--shard-size", "4", "--page-lines", "2:4"]
 
 
 def run(*args):
-    return CliRunner().invoke(stitch, [str(a) for a in args])
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    err = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(err) == 1, result.output
-    for n in needles:
-        assert n in err[0], err[0]
+    return invoke(stitch, *args)
 
 
 @pytest.fixture

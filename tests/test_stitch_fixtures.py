@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from synthtext.dataset.shards import AtomicTarWriter
+
 WORDS = ("move stop gaitskell from nominating any more labour life peers is to be made "
          "at meeting of tomorrow the claims botanical candidates").split()
 
@@ -102,11 +104,9 @@ def write_iam(root: Path, seed: int = 0, skip_image: str | None = "a01-003-01") 
 
 def write_wds(path: Path, n: int, seed: int = 0) -> dict:
     """A WebDataset tar of line samples (png + txt + json with writer)."""
-    from synthtext.dataset.shards import ShardWriter
-
     rng = np.random.default_rng(seed)
     info = {}
-    with ShardWriter(path) as w:
+    with AtomicTarWriter(path) as w:
         for i in range(n):
             text = random_text(rng)
             img = crop_image(rng, text, paper=200, ink=30)

@@ -15,6 +15,7 @@ import cv2
 import pytest
 import torch
 from click.testing import CliRunner
+from model_helpers import one_torch_thread  # noqa: F401 - autouse fixture
 
 from cli.fphtr import main
 from model import checkpoint as ckpt
@@ -28,15 +29,6 @@ FAST = ["stem_width=8", "widths=[8,16,16,32]", "d_model=32", "num_layers=1", "di
         "max_width=192", "batch_size=8", "num_workers=0", "warmup_steps=5", "val_samples=8",
         "val_batch_size=8", "val_examples=1", "log_every=1", "threads=1", "shuffle_buffer=20",
         "rebatch_buffer=8", "mix_samples=400", "lr=3e-3"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Small ops on 2 shared cores: one thread avoids OpenMP threads waiting on each other."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _render(out, corpus=None, n=40, seed=0):

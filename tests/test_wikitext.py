@@ -7,6 +7,7 @@ from synthtext.corpora.wikitext import detokenize, heading_text
 
 
 @pytest.mark.parametrize("raw, expected", [
+    # markup, tokenizer spacing, quotes and clitics
     ("He had a guest @-@ starring role", "He had a guest-starring role"),
     ("in 1 @,@ 000 cases and 3 @.@ 5 kg .", "in 1,000 cases and 3.5 kg."),
     ('a role as " Craig " in the episode " Teddy \'s Story " of', 'a role as "Craig" in the episode "Teddy\'s Story" of'),
@@ -18,12 +19,7 @@ from synthtext.corpora.wikitext import detokenize, heading_text
     ("He said : \" Hello . \" Then left .", 'He said: "Hello." Then left.'),
     ("  spaced   out \r\n", "spaced out"),
     ("", ""),
-])
-def test_detokenize_examples(raw, expected):
-    assert detokenize(raw) == expected
-
-
-@pytest.mark.parametrize("raw, expected", [
+    # <unk> is dropped (never a placeholder word) and the spacing around it repaired
     ("a species of <unk> lobster , from", "a species of lobster, from"),
     ("a hard <unk> , which", "a hard, which"),
     ("a process called <unk> ( <unk> ) .", "a process called."),
@@ -31,7 +27,7 @@ def test_detokenize_examples(raw, expected):
     ('the " <unk> " , and', "the, and"),
     ("<unk> <unk>", ""),
 ])
-def test_unk_is_dropped_and_spacing_repaired(raw, expected):
+def test_detokenize_examples(raw, expected):
     assert detokenize(raw) == expected
 
 
@@ -62,10 +58,9 @@ def test_no_markup_survives_token_soup():
         assert out == out.strip()
 
 
-def test_detokenize_is_fast():
-    import time
-    line = " ".join(['The " <unk> " of 1 @,@ 000 men ( led by Teddy \'s guest @-@ star ) ,'] * 12)
-    t = time.perf_counter()
-    for _ in range(200):
-        detokenize(line)
-    assert (time.perf_counter() - t) / 200 < 2e-3
+def test_long_line_is_cleaned_clause_by_clause():
+    """A long line of repeated clauses cleans to the clean clause repeated: quote pairing and
+    <unk> removal never reach across clauses. (Its speed is in benchmarks/bench_corpus.py.)"""
+    clause = 'The " <unk> " of 1 @,@ 000 men ( led by Teddy \'s guest @-@ star ) ,'
+    clean = "The of 1,000 men (led by Teddy's guest-star),"
+    assert detokenize(" ".join([clause] * 12)) == " ".join([clean] * 12)

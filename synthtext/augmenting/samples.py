@@ -2,7 +2,9 @@
 
 :mod:`augment` knows images and quads only; this module carries a sample's line and word
 quads through a pipeline and records the drawn parameters in the sample's metadata, so every
-augmented sample can be replayed (``augment.replay``) from its ``.json``.
+augmented sample can be replayed (``augment.replay``) from its ``.json``.  It is also where
+augment's own :class:`augment.AugmentConfigError` becomes the project's one-line
+:class:`~synthtext.dataset.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -12,26 +14,42 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+import augment
 from synthtext.dataset.errors import ConfigError
 from synthtext.dataset.sample import Line, Sample
 
 
-def load_augment(spec: str):
-    """An augmentation pipeline from a preset name or a JSON/YAML config file."""
-    import augment
+def load_augment(spec: str) -> augment.Pipeline:
+    """An augmentation pipeline from a preset name (``augment.PRESETS``) or a JSON/YAML config file.
 
-    if spec in augment.PRESETS:
-        return augment.preset(spec)
-    if not os.path.isfile(spec):
+    Raises:
+        ConfigError: ``spec`` is neither a preset nor an existing file, or the file is not a
+            valid augment config (one line naming the file, node, op and parameter).
+    """
+    if spec not in augment.PRESETS and not os.path.isfile(spec):
         raise ConfigError(f"--augment {spec!r} is neither a preset ({', '.join(augment.PRESETS)})"
                           " nor an existing config file")
-    return augment.load_config(spec)
+    try:
+        return augment.preset(spec) if spec in augment.PRESETS else augment.load_config(spec)
+    except augment.AugmentConfigError as e:
+        raise ConfigError(str(e)) from None
 
 
-def augment_records(pipeline, image: np.ndarray, records: list[dict], rng):
+def augment_records(pipeline: augment.Pipeline, image: np.ndarray, records: list[dict],
+                    rng: np.random.Generator):
     """Run ``pipeline`` on an image whose lines are ``{"text", "quad", "words"}`` dicts.
 
-    Returns the new image, the records with moved quads, and the JSON-able params.
+    Args:
+        pipeline: an :class:`augment.Pipeline` (e.g. from :func:`load_augment`).
+        image: uint8 ``(H, W)`` grayscale or ``(H, W, 3)``; not modified.
+        records: lines as in a sample's ``.json``: ``"quad"`` is 4 ``[x, y]`` px corners
+            (TL, TR, BR, BL) or None for a blank line; each word has a ``"quad"`` too.
+        rng: the only source of randomness.
+
+    Returns:
+        ``(image, records, params)``: the new uint8 image, copies of the records with the
+        quads moved by the geometric ops (rounded to 0.01 px), and the JSON-able params
+        of :meth:`augment.Pipeline.sample`.
     """
     quads, where = [], []
     for i, ln in enumerate(records):
@@ -53,11 +71,12 @@ def augment_records(pipeline, image: np.ndarray, records: list[dict], rng):
     return image, records, params
 
 
-def augment_sample(sample: Sample, pipeline, rng) -> Sample:
+def augment_sample(sample: Sample, pipeline: augment.Pipeline, rng: np.random.Generator) -> Sample:
     """A new Sample: augmented pixels, moved quads, params under ``meta["augment"]``.
 
     An earlier augmentation (e.g. from render time) stays recorded in
-    ``meta["augment_previous"]``, so the chain can be replayed in order.
+    ``meta["augment_previous"]``, so the chain can be replayed in order.  ``sample`` itself
+    is not modified.
     """
     image, records, params = augment_records(
         pipeline, sample.image, [ln.to_json() for ln in sample.lines], rng)
@@ -73,8 +92,11 @@ def augment_sample(sample: Sample, pipeline, rng) -> Sample:
 class AugmentOnTheFly:
     """A picklable map function for loaders: a fresh augmentation every time it is called.
 
-    Its random stream is seeded from torch's per-worker seed when torch runs the loader
-    (which changes every epoch) or from ``seed``, plus a call counter.
+    ``spec`` is a preset name or config file (see :func:`load_augment`, which raises
+    ConfigError for a bad one on the first call).  Its one random stream, advanced by every
+    call, is seeded from torch's per-worker seed when torch is installed (it changes per
+    worker and epoch) together with ``seed``, else from ``seed`` alone.  Pickling keeps
+    only ``spec`` and ``seed``.
     """
 
     spec: str
@@ -84,6 +106,7 @@ class AugmentOnTheFly:
         self._pipeline, self._rng = None, None
 
     def __call__(self, sample: Sample) -> Sample:
+        """``sample`` augmented with the next draw (unchanged for the ``none`` preset)."""
         if self._pipeline is None:
             self._pipeline = load_augment(self.spec)
             self._rng = np.random.default_rng(self._base_seed())
@@ -93,7 +116,7 @@ class AugmentOnTheFly:
 
     def _base_seed(self):
         try:
-            import torch
+            import torch  # heavy and optional: only loaders run by torch have a worker seed
 
             return [torch.initial_seed() % (1 << 63)] + ([self.seed] if self.seed is not None else [])
         except ImportError:

@@ -13,15 +13,22 @@ from pathlib import Path
 
 from synthtext.augmenting.samples import augment_sample, load_augment
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import read_info
 from synthtext.dataset.runner import RunResult, run
 from synthtext.dataset.sample import Sample
 from synthtext.dataset.seeds import sample_rng
 from synthtext.dataset.shards import iter_tar_samples, shard_name
+from synthtext.dataset.urls import child_url, is_remote, read_dataset_info, resolve_dataset
 
 
 @dataclass(frozen=True)
 class AugmentJob:
+    """The runner's job for ``synthgen augment``: augment the shards of ``in_dir`` (a local
+    directory or an http(s)/``hf://`` shard directory) with the preset or config ``spec``.
+
+    ``layout`` gives, per split, the samples of each input shard (the output keeps it);
+    ``source`` identifies the input (its config digest and shard hashes) and the spec.
+    """
+
     in_dir: str
     spec: str
     seed: int
@@ -30,8 +37,14 @@ class AugmentJob:
 
     @classmethod
     def create(cls, in_dir: str | Path, spec: str, seed: int = 0) -> "AugmentJob":
-        in_dir = Path(in_dir)
-        m = read_info(in_dir) if in_dir.is_dir() else None
+        """The job for the finished shard directory ``in_dir`` (also ``dataset:NAME``).
+
+        Raises:
+            UserError: ``in_dir`` has no complete dataset.json, or ``spec`` is not a preset
+                or a valid augmentation config.
+        """
+        in_dir = resolve_dataset(in_dir)
+        m = read_dataset_info(in_dir)
         if m is None or m.get("status") != "complete":
             raise UserError(f"{in_dir}: no complete dataset.json; synthgen augment needs a "
                             "finished shard directory made by synthgen render or stitch")
@@ -40,14 +53,17 @@ class AugmentJob:
         load_augment(spec)  # fail early on a bad preset or config file
         spec_id = spec if not Path(spec).is_file() else hashlib.sha256(
             Path(spec).read_bytes()).hexdigest()
-        source = {"dir": str(in_dir.resolve()), "config_sha256": m.get("config_sha256"),
+        where = in_dir if is_remote(in_dir) else str(Path(in_dir).resolve())
+        source = {"dir": where, "config_sha256": m.get("config_sha256"),
                   "shards_sha256": hashlib.sha256("".join(hashes).encode()).hexdigest()}
         return cls(str(in_dir), spec, seed, layout, {**source, "augment": spec_id})
 
     def config(self) -> dict:
+        """What decides the output bytes: the spec, the seed and the input's identity."""
         return {"augment": self.spec, "seed": self.seed, "input": self.source}
 
     def build(self) -> "_Augmenter":
+        """The per-process sample source (loads the augmentation pipeline)."""
         return _Augmenter(self)
 
 
@@ -72,7 +88,7 @@ class _Augmenter:
     def _read(self, split: str, index: int) -> dict:
         shard, start = self._locate(split, index)
         if self._open != (split, shard) or index < self._next:
-            path = Path(self.r.in_dir) / shard_name(split, shard)
+            path = child_url(self.r.in_dir, shard_name(split, shard))
             self._iter, self._open, self._next = iter_tar_samples(path), (split, shard), start
         while True:
             d = next(self._iter)
@@ -92,7 +108,15 @@ class _Augmenter:
 
 
 def augment_shards(in_dir, out_dir, spec: str, seed: int = 0, **run_options) -> RunResult:
-    """Write an augmented copy of ``in_dir`` into ``out_dir`` (resumable, deterministic)."""
+    """Write an augmented copy of ``in_dir`` into ``out_dir`` (resumable, deterministic).
+
+    ``in_dir`` is a finished shard directory: local, http(s), ``hf://`` or ``dataset:NAME``;
+    ``run_options`` are :func:`~synthtext.dataset.runner.run`'s. Sample ``i`` of a split is
+    augmented with ``sample_rng(seed, split, i, 2**20)``.
+
+    Raises:
+        UserError: ``out_dir`` is ``in_dir``, or as :meth:`AugmentJob.create` and ``run``.
+    """
     if Path(in_dir).resolve() == Path(out_dir).resolve():
         raise UserError("synthgen augment: OUT must differ from IN (shards are never "
                         "rewritten in place)")

@@ -1,54 +1,47 @@
-"""Indexed text corpora and random word spans drawn from them.
+"""Indexed text corpora, and random word spans drawn from one corpus or a weighted mix.
 
 A corpus may be huge (WikiText-103 is 540 MB), so it is never held as Python
 strings: the file is memory-mapped, described by a paragraph index, and
 ``sample_span`` decodes only the paragraphs a span touches.
 
-The index is built in one streaming pass over 16 MB blocks that also hashes the
-file and validates its encoding with an incremental decoder.  It is one int64
-``.npy`` of shape ``(4, 4 + n + 1)``, written atomically (temp name, then
-``os.replace``) and loaded with ``mmap_mode="r"`` so worker processes share it:
-columns 0-3 hold a header (magic, version, n, format | sha256 | size, mtime_ns),
-then row 0 = paragraph start bytes, row 1 = end bytes, row 2 = cumulative byte
-lengths (to draw start positions uniformly over the text), row 3 = flags
-(WikiText heading, or continuation piece of an over-long paragraph).  It lives
-in ``$SYNTHGEN_CACHE/corpus-index`` (else ``$XDG_CACHE_HOME/synthgen/...``, else
-``~/.cache/synthgen/...``), keyed by absolute path, size, mtime_ns, format and
-encoding.  ASCII-compatible encodings whose multi-byte characters never contain
-ASCII whitespace bytes (UTF-8, Latin-1, cp1252, Shift_JIS, GB18030...) are
-indexed in place; UTF-16/32 and stateful encodings are refused with a hint.
+The index (one int64 ``.npy`` per file and format, cached and shared by worker processes
+through ``mmap``) is built and loaded by :mod:`synthtext.corpora.index`; which files and
+encodings are accepted, and how the format is guessed, is in :mod:`synthtext.corpora.formats`.
 """
 from __future__ import annotations
 
-import codecs
 import collections
-import hashlib
 import itertools
 import math
 import mmap
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from synthtext.corpora.index import _CONTINUES, _HDR, _HEADING, _MAGIC, _VERSION, _Scan
+from synthtext.corpora.formats import FORMATS, check_corpus_file, scan_codec
+from synthtext.corpora.index import CONTINUES, HEADER, HEADING, open_index
 from synthtext.corpora.wikitext import detokenize, heading_text
 from synthtext.dataset import cache
 from synthtext.dataset.errors import ConfigError, CorpusError
 
-FORMATS = ("wikitext", "text", "lines")
-_DETECT_BYTES = 1 << 20
 _WORD = re.compile(r"\S+")
-_HEADING_LINE = re.compile(r"^ = .* = $", re.M)
-_MARKUP = ("@-@", "@,@", "@.@", "<unk>")
 
 
 @dataclass(frozen=True)
 class Span:
-    """A run of whole words, grouped by paragraph, plus where it came from."""
+    """A run of whole words, grouped by paragraph, plus where it came from.
+
+    Attributes:
+        paragraphs: the words, one tuple per corpus paragraph the span touches (WikiText
+            already detokenized: see :mod:`synthtext.corpora.wikitext`).
+        corpus: the corpus' name (:attr:`Corpus.name`).
+        byte_start, byte_end: raw byte offsets ``[start, end)`` of the span in the corpus
+            file; exact for ``text``/``lines``, interpolated inside the paragraph for
+            ``wikitext`` (whose cleaned words are not verbatim in the file).
+    """
 
     paragraphs: tuple[tuple[str, ...], ...]
     corpus: str
@@ -61,6 +54,7 @@ class Span:
 
     @property
     def n_words(self) -> int:
+        """Number of words over all paragraphs."""
         return sum(len(p) for p in self.paragraphs)
 
     def chars(self) -> set[str]:
@@ -68,52 +62,15 @@ class Span:
         return set("".join(itertools.chain.from_iterable(self.paragraphs)))
 
 
-def _check_file(path: Path, label: str) -> os.stat_result:
-    if not path.exists():
-        raise CorpusError(f"corpus {label}: file not found; check the path")
-    if path.is_dir():
-        raise CorpusError(f"corpus {label}: is a directory; pass a text file")
-    st = path.stat()
-    if st.st_size == 0:
-        raise CorpusError(f"corpus {label}: is empty; pass a file with text in it")
-    return st
-
-
-def _codec(encoding: str, label: str) -> str:
-    """Normalised codec name; refuse encodings whose bytes the index cannot scan."""
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise CorpusError(f"corpus {label}: unknown encoding {encoding!r}; "
-                          "pass --encoding utf-8 or latin-1") from None
-    probe = "a =\n\t\r"
-    ok = not name.startswith(("utf-16", "utf-32", "utf-7", "iso2022", "hz"))
-    if not ok or probe.encode(name, "replace") != probe.encode("ascii"):
-        raise CorpusError(f"corpus {label}: encoding {encoding} is not supported; convert "
-                          f"the file to UTF-8 (iconv -f {encoding} -t UTF-8)")
-    return "utf-8" if name == "utf-8-sig" else name
-
-
-def detect_format(path, encoding: str = "utf-8") -> str:
-    """Guess 'wikitext', 'text' or 'lines' from the first ~1 MB of the file."""
-    p = Path(path)
-    _check_file(p, str(path))
-    with open(p, "rb") as f:
-        head = f.read(_DETECT_BYTES + 1)
-    if len(head) > _DETECT_BYTES:          # drop the cut-off last line
-        head = head[: head.rfind(b"\n", 0, _DETECT_BYTES) + 1] or head[:_DETECT_BYTES]
-    text = head.decode(_codec(encoding, str(path)), "replace").replace("\r", "")
-    if _HEADING_LINE.search(text) or any(m in text for m in _MARKUP):
-        return "wikitext"
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    blank = sum(1 for ln in lines if not ln.strip())
-    return "text" if lines and blank >= 0.05 * len(lines) else "lines"
-
-
 def parse_corpus_arg(arg: str) -> tuple[str, float]:
-    """``"chem.txt:0.3"`` -> ``("chem.txt", 0.3)``; a bare path gets weight 1.0."""
+    """Split a ``--corpus FILE[:WEIGHT]`` value: ``"chem.txt:0.3"`` -> ``("chem.txt", 0.3)``.
+
+    A bare path, an existing file whose name contains ``:``, or a suffix holding a path
+    separator (``C:\\corpora\\x.txt``) gets weight 1.0.
+
+    Raises:
+        CorpusError: the weight is not a finite number > 0, or the path before it is empty.
+    """
     path, sep, weight = arg.rpartition(":")
     if not sep or os.path.isfile(arg) or "/" in weight or "\\" in weight:
         return arg, 1.0
@@ -128,35 +85,59 @@ def parse_corpus_arg(arg: str) -> tuple[str, float]:
 
 
 class Corpus:
-    """A memory-mapped corpus file with a cached paragraph index."""
+    """A memory-mapped corpus file with a cached paragraph index (layout: module docstring).
+
+    Args:
+        path: the text file.
+        format: ``"auto"`` (:func:`~synthtext.corpora.formats.detect_format`), ``"wikitext"``
+            (WikiText raw or tokenized: headings and markup cleaned), ``"text"`` (blank-line
+            separated paragraphs) or ``"lines"`` (one paragraph per line).
+        encoding: a Python codec name the index can scan (see
+            :func:`~synthtext.corpora.formats.scan_codec`).
+        name: the name spans carry (default: the file stem).
+        cache_dir: where the index ``.npy`` goes (default ``<synthgen cache>/corpus-index``;
+            an unwritable one falls back to a private temporary file).
+
+    Attributes:
+        format: the resolved format; ``sha256``: hex digest of the file; ``size_bytes``;
+        ``n_paragraphs``: indexed paragraphs (one over 64 KiB is cut at whitespace into
+        pieces of about 64 KiB, each counted).
+
+    Raises:
+        CorpusError: the file is missing, empty, a directory, whitespace only, not valid in
+            ``encoding`` (naming the first bad byte), in an unscannable encoding, of an
+            unknown ``format``, or holds no usable words (only headings or ``<unk>``).
+
+    The object pickles as its arguments (a worker reopens the file and maps the cached
+    index); call :meth:`close` to release the map.
+    """
 
     def __init__(self, path, format: str = "auto", encoding: str = "utf-8",
                  name: str | None = None, cache_dir=None):
         self.path = Path(path)
         self.name = name or self.path.stem
         label = str(path)
-        st = _check_file(self.path, label)
+        st = check_corpus_file(self.path, label)
         if format not in ("auto", *FORMATS):
             raise CorpusError(f"corpus {label}: unknown format {format!r}; "
                               "use auto, wikitext, text or lines")
         self.encoding = encoding
-        self._codec = _codec(encoding, label)
+        self._codec = scan_codec(encoding, label)
         self._cache_dir = Path(cache_dir) if cache_dir else cache.cache_dir() / "corpus-index"
         self._requested = (format, encoding)        # what pickling re-opens with
         self._regions: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._split_weights: dict[str, float] | None = None
         with open(self.path, "rb") as f:
             self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        index = self._load_index(st, format)
-        self._index = index if index is not None else self._build_index(st, format, label)
-        hdr = self._index[:, :_HDR]
+        self._index = open_index(self.path, st, format, self._codec, label, self._cache_dir)
+        hdr = self._index[:, :HEADER]
         n = int(hdr[0, 2])
         self.format = FORMATS[int(hdr[0, 3]) - 1]
         self.sha256 = np.ascontiguousarray(hdr[1]).astype("<i8").tobytes().hex()
         self.size_bytes = st.st_size
         self.n_paragraphs = n
         self._starts, self._ends, self._cum, self._flags = (
-            self._index[r, _HDR:_HDR + n + 1] for r in range(4))
+            self._index[r, HEADER:HEADER + n + 1] for r in range(4))
         self._whole = (np.array([0]), np.array([n]), np.array([int(self._cum[n])]))
 
     def __repr__(self) -> str:
@@ -174,70 +155,17 @@ class Corpus:
         if weights:
             self.split_regions(weights)
 
-    def _cache_file(self, st: os.stat_result, fmt: str) -> Path:
-        key = f"{self.path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{fmt}\0{self._codec}"
-        digest = hashlib.sha256(f"{key}\0v{_VERSION}".encode()).hexdigest()[:24]
-        stem = re.sub(r"[^\w.-]", "_", self.path.stem)[:40]
-        return self._cache_dir / f"{stem}-{digest}.npy"
-
-    def _load_index(self, st: os.stat_result, fmt: str):
-        """The cached index memory-mapped, or None if absent or unusable."""
-        try:
-            arr = np.load(self._cache_file(st, fmt), mmap_mode="r")
-        except (OSError, ValueError):
-            return None
-        ok = (arr.ndim == 2 and arr.shape[0] == 4 and arr.dtype == np.int64
-              and arr[0, 0] == _MAGIC and arr[0, 1] == _VERSION
-              and arr.shape[1] == _HDR + int(arr[0, 2]) + 1 and arr[2, 0] == st.st_size)
-        return arr if ok else None
-
-    def _build_index(self, st: os.stat_result, fmt: str, label: str):
-        """Scan the file, check it has words, write the index atomically, map it."""
-        resolved = detect_format(self.path, self.encoding) if fmt == "auto" else fmt
-        scan = _Scan(resolved, self._codec, label)
-        scan.run(self.path)
-        if not scan.starts:
-            raise CorpusError(f"corpus {label}: is empty (whitespace only); "
-                              "pass a file with text in it")
-        self._check_usable(scan, resolved, label)
-        target = self._cache_file(st, fmt)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".part",
-                                       dir=target.parent)
-        except OSError:                 # unwritable cache: a private temp file
-            fd, tmp = tempfile.mkstemp(suffix=".npy")
-            target = None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                scan.write(f, st.st_size, st.st_mtime_ns)
-            if target is not None:
-                os.replace(tmp, target)
-                return np.load(target, mmap_mode="r")
-            return np.load(tmp, mmap_mode="r")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)          # a mapped, unlinked file stays readable
-
-    def _check_usable(self, scan: _Scan, fmt: str, label: str) -> None:
-        """Refuse a corpus whose body paragraphs hold no words (only headings/<unk>)."""
-        for st, en, fl in zip(scan.starts, scan.ends, scan.flags):
-            for s, e, f in zip(st.tolist(), en.tolist(), fl.tolist()):
-                if f != _HEADING and self._clean(s, e, False, fmt).split():
-                    return
-        raise CorpusError(f"corpus {label}: has no usable words (only headings, "
-                          f"<unk> or blank lines as {fmt}); pass a file with text")
-
-    def _clean(self, s: int, e: int, head: bool, fmt: str | None = None) -> str:
+    def _clean(self, s: int, e: int, head: bool) -> str:
+        """Bytes ``[s, e)`` decoded; WikiText detokenized (a heading: its title only)."""
         raw = self._mm[s:e].decode(self._codec, "replace")
-        if (fmt or self.format) != "wikitext":
+        if self.format != "wikitext":
             return raw
         return (heading_text(raw) or "") if head else detokenize(raw)
 
     def _words(self, p: int) -> list[str]:
         """Cleaned words of paragraph ``p`` (decoded from the mmap on demand)."""
         return self._clean(int(self._starts[p]), int(self._ends[p]),
-                           self._flags[p] == _HEADING).split()
+                           self._flags[p] == HEADING).split()
 
     def _byte_at(self, p: int, words: list[str], i: int, end: bool) -> int:
         """Raw byte offset of word ``i`` of paragraph ``p`` (its start, or just past it).
@@ -261,6 +189,15 @@ class Corpus:
         first share (by bytes, judged at paragraph midpoints) goes to the first
         split, the next share to the second, and so on.  K is at most 50 and
         small enough that the smallest split expects >= 2 paragraphs per block.
+        Deterministic: the same file and weights give the same regions in every process.
+
+        Args:
+            weights: split name -> weight (> 0; normalised), e.g. ``{"train": 0.98,
+                "validation": 0.02}``.
+
+        Raises:
+            ConfigError: a weight is not a finite number > 0, or ``weights`` is empty.
+            CorpusError: a split would get no paragraph (the corpus is too small).
         """
         names = list(weights)
         w = np.array([weights[k] for k in names], float)
@@ -297,7 +234,11 @@ class Corpus:
         self._split_weights = dict(weights)
 
     def region_byte_ranges(self, split: str | None = None) -> list[tuple[int, int]]:
-        """Raw byte ranges ``[start, end)`` of a split's paragraphs (for audits/tests)."""
+        """Raw byte ranges ``[start, end)`` of a split's paragraphs (for audits/tests).
+
+        ``split=None`` is the whole file. Raises ValueError for a split that
+        :meth:`split_regions` did not make.
+        """
         lo, hi, _ = self._region(split)
         return [(int(self._starts[a]), int(self._ends[b - 1])) for a, b in zip(lo, hi)]
 
@@ -314,7 +255,19 @@ class Corpus:
 
         Reads forward across paragraph breaks until ``max_words`` words, until the
         next word would make ``text()`` longer than ``max_chars``, or until the end
-        of the region.  Always at least one word.
+        of the region.  Always at least one word (which may exceed ``max_chars``).
+        The start paragraph is drawn with probability proportional to its bytes, then a
+        word uniformly inside it; only ``rng`` is drawn from, so runs are reproducible.
+
+        Args:
+            rng: the sample's generator.
+            max_words: word budget, >= 1.
+            max_chars: character budget of ``text()`` (None: no limit).
+            split: a split made by :meth:`split_regions`, or None for the whole file.
+
+        Raises:
+            ValueError: ``max_words < 1`` or an unknown ``split`` (a programming error).
+            CorpusError: no paragraph of the region has a word.
         """
         if max_words < 1:
             raise ValueError(f"max_words must be >= 1, got {max_words}")
@@ -334,7 +287,7 @@ class Corpus:
             if n >= max_words or p + 1 >= hi:
                 break
             p, i, words = p + 1, 0, self._words(p + 1)
-            if cur and self._flags[p] != _CONTINUES:    # a real paragraph break
+            if cur and self._flags[p] != CONTINUES:    # a real paragraph break
                 groups.append(tuple(cur))
                 cur = []
         if cur:
@@ -367,7 +320,9 @@ class Corpus:
     def char_counts(self, limit_bytes: int | None = None) -> collections.Counter:
         """Histogram of the cleaned text's non-whitespace characters, streamed.
 
-        Stops after the paragraphs starting within the first ``limit_bytes`` bytes.
+        Counts what spans would contain (WikiText detokenized, headings cleaned), 4096
+        paragraphs at a time. With ``limit_bytes``, stops after the paragraphs starting
+        within the first ``limit_bytes`` bytes of the file (at least one paragraph).
         """
         counts: collections.Counter = collections.Counter()
         n = self.n_paragraphs
@@ -377,7 +332,7 @@ class Corpus:
         for a in range(0, n, step):
             b = min(n, a + step)
             if self.format == "wikitext":
-                counts.update("".join(self._clean(int(s), int(e), f == _HEADING) for s, e, f
+                counts.update("".join(self._clean(int(s), int(e), f == HEADING) for s, e, f
                                       in zip(self._starts[a:b], self._ends[a:b], self._flags[a:b])))
             else:
                 s, e = int(self._starts[a]), int(self._ends[b - 1])
@@ -393,7 +348,14 @@ class Corpus:
 
 
 class CorpusMix:
-    """Several corpora sampled by weight, e.g. prose 0.7 + chemistry 0.3."""
+    """Several corpora sampled by weight, e.g. prose 0.7 + chemistry 0.3.
+
+    Args:
+        corpora: ``(Corpus, weight)`` pairs; weights are normalised.
+
+    Raises:
+        CorpusError: the list is empty, or a weight is not a finite number > 0.
+    """
 
     def __init__(self, corpora: list[tuple[Corpus, float]]):
         if not corpora:
@@ -407,7 +369,10 @@ class CorpusMix:
 
     def sample_span(self, rng: np.random.Generator, max_words: int,
                     max_chars: int | None = None, split: str | None = None) -> Span:
-        """Pick a corpus by weight (one rng draw unless there is only one), then a span."""
+        """Pick a corpus by weight (one rng draw unless there is only one), then a span.
+
+        Arguments and errors as :meth:`Corpus.sample_span`.
+        """
         k = 0
         if len(self.corpora) > 1:
             k = min(int(np.searchsorted(self._cum, rng.random(), side="right")),
@@ -415,5 +380,6 @@ class CorpusMix:
         return self.corpora[k][0].sample_span(rng, max_words, max_chars, split)
 
     def split_regions(self, weights: dict[str, float]) -> None:
+        """Cut every corpus into the same splits (see :meth:`Corpus.split_regions`)."""
         for c, _ in self.corpora:
             c.split_regions(weights)

@@ -1,27 +1,43 @@
-"""Building a corpus's paragraph index in one streaming pass (see :mod:`synthtext.corpora.corpus`).
+"""A corpus's paragraph index: built in one streaming pass, cached on disk, memory-mapped.
 
-The scan hashes the file, validates its encoding with an incremental decoder and finds
-paragraph boundaries with numpy, 16 MB at a time, so peak memory stays small whatever the
-corpus size. The index layout is described in :mod:`synthtext.corpora.corpus`.
+The scan reads the file in 16 MiB blocks, hashes it (sha256), validates its encoding with an
+incremental decoder and finds paragraph boundaries with numpy, so peak memory stays small
+whatever the corpus size (WikiText-103 is 540 MB).
+
+The index is one int64 ``.npy`` of shape ``(4, HEADER + n + 1)`` for ``n`` paragraphs,
+written atomically (temp name, then ``os.replace``) and loaded with ``mmap_mode="r"`` so
+worker processes share it. Columns ``0..HEADER-1`` hold a header (row 0: magic, version,
+n, format code; row 1: the file's sha256 as 4 int64; row 2: file size in bytes, mtime_ns),
+then row 0 = paragraph start bytes, row 1 = end bytes (exclusive), row 2 = cumulative byte
+lengths (to draw start positions uniformly over the text), row 3 = flags (:data:`HEADING`
+for a WikiText heading, :data:`CONTINUES` for a continuation piece of a paragraph over
+64 KiB, cut at whitespace). It lives in ``<synthgen cache>/corpus-index`` (see
+:func:`synthtext.dataset.cache.cache_dir`), keyed by absolute path, size, mtime_ns,
+requested format and codec, so an edited file is rescanned.
 """
 from __future__ import annotations
 
 import codecs
 import hashlib
 import itertools
+import mmap
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from synthtext.corpora.wikitext import heading_text
+from synthtext.corpora.formats import detect_format
+from synthtext.corpora.wikitext import detokenize, heading_text
 from synthtext.dataset.errors import CorpusError
 
 _FORMAT_CODE = {"wikitext": 1, "text": 2, "lines": 3}
-_MAGIC, _VERSION, _HDR = 0x5359_4E43_4F52, 1, 4
+_MAGIC, _VERSION = 0x5359_4E43_4F52, 1
+HEADER = 4                   # header columns before the per-paragraph columns
 _BLOCK = 16 << 20            # scan block (bytes)
 _MAX_PAR = 64 << 10          # longer paragraphs are indexed as continued pieces
-_HEADING, _CONTINUES = 1, 2  # values of the flag row
+HEADING, CONTINUES = 1, 2    # values of the flag row
 
 
 class _Scan:
@@ -127,14 +143,14 @@ class _Scan:
                         break
                 st = np.insert(st, i + 1, cuts)
                 en = np.insert(en, i, cuts)
-                fl = np.insert(fl, i + 1, [_CONTINUES] * len(cuts))
+                fl = np.insert(fl, i + 1, [CONTINUES] * len(cuts))
             self.starts[k], self.ends[k], self.flags[k] = st, en, fl
 
     def write(self, f, size: int, mtime_ns: int) -> None:
         """Write the index .npy (layout in the module docstring) to the open file ``f``."""
         n = sum(len(a) for a in self.starts)
         np.lib.format.write_array_header_1_0(
-            f, {"descr": "<i8", "fortran_order": False, "shape": (4, _HDR + n + 1)})
+            f, {"descr": "<i8", "fortran_order": False, "shape": (4, HEADER + n + 1)})
 
         def cumulative():
             total = 0
@@ -150,3 +166,84 @@ class _Scan:
         for row in rows:
             for part in row:
                 f.write(np.asarray(part, "<i8").tobytes())
+
+    def check_words(self, path: Path) -> None:
+        """Refuse a corpus with no paragraph, or whose body paragraphs hold no words (only
+        headings, ``<unk>`` or blank lines): CorpusError naming the file."""
+        if not self.starts:
+            raise CorpusError(f"corpus {self.label}: is empty (whitespace only); "
+                              "pass a file with text in it")
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for st, en, fl in zip(self.starts, self.ends, self.flags):
+                for s, e, flag in zip(st.tolist(), en.tolist(), fl.tolist()):
+                    raw = mm[s:e].decode(self.codec, "replace")
+                    text = detokenize(raw) if self.fmt == "wikitext" else raw
+                    if flag != HEADING and text.split():
+                        return
+        raise CorpusError(f"corpus {self.label}: has no usable words (only headings, "
+                          f"<unk> or blank lines as {self.fmt}); pass a file with text")
+
+
+def open_index(path: Path, st: os.stat_result, fmt: str, codec: str, label: str,
+               cache_dir: Path) -> np.ndarray:
+    """The paragraph index of ``path``: the cached one when valid, else scanned and written.
+
+    Args:
+        path: the corpus file; ``st`` its ``os.stat`` result (size and mtime key the cache).
+        fmt: the requested format (``"auto"`` is resolved by
+            :func:`~synthtext.corpora.formats.detect_format` before scanning).
+        codec: a codec accepted by :func:`~synthtext.corpora.formats.scan_codec`.
+        label: how error messages name the file.
+        cache_dir: the index folder; when it cannot be written, the index goes to a private
+            temporary file instead (unlinked at once, still mapped).
+
+    Returns:
+        The int64 index of shape ``(4, HEADER + n + 1)``, memory-mapped read-only (layout in
+        the module docstring).
+
+    Raises:
+        CorpusError: a byte is not valid in ``codec``, or the file has no usable words.
+    """
+    target = _cache_file(cache_dir, path, st, fmt, codec)
+    cached = _load(target, st.st_size)
+    if cached is not None:
+        return cached
+    scan = _Scan(detect_format(path, codec) if fmt == "auto" else fmt, codec, label)
+    scan.run(path)
+    scan.check_words(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".part",
+                                   dir=target.parent)
+    except OSError:                 # unwritable cache: a private temp file
+        fd, tmp = tempfile.mkstemp(suffix=".npy")
+        target = None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            scan.write(f, st.st_size, st.st_mtime_ns)
+        if target is not None:
+            os.replace(tmp, target)
+            return np.load(target, mmap_mode="r")
+        return np.load(tmp, mmap_mode="r")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)          # a mapped, unlinked file stays readable
+
+
+def _cache_file(cache_dir: Path, path: Path, st: os.stat_result, fmt: str, codec: str) -> Path:
+    key = f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{fmt}\0{codec}"
+    digest = hashlib.sha256(f"{key}\0v{_VERSION}".encode()).hexdigest()[:24]
+    stem = re.sub(r"[^\w.-]", "_", path.stem)[:40]
+    return Path(cache_dir) / f"{stem}-{digest}.npy"
+
+
+def _load(file: Path, size: int) -> np.ndarray | None:
+    """The cached index memory-mapped, or None if absent or unusable."""
+    try:
+        arr = np.load(file, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    ok = (arr.ndim == 2 and arr.shape[0] == 4 and arr.dtype == np.int64
+          and arr[0, 0] == _MAGIC and arr[0, 1] == _VERSION
+          and arr.shape[1] == HEADER + int(arr[0, 2]) + 1 and arr[2, 0] == size)
+    return arr if ok else None

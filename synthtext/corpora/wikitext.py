@@ -1,10 +1,10 @@
 """WikiText lines -> natural text.
 
-The WikiText releases (raw and tokenized) split punctuation into its own tokens,
-write intra-word joiners as ``@-@ @,@ @.@`` and, in the tokenized release,
-replace rare words by ``<unk>``.  Rendering that verbatim would teach a
-handwriting model to read spaced commas and at-signs, so every sampled line goes
-through :func:`detokenize` first.
+The WikiText releases (Merity et al., 2016, "Pointer Sentinel Mixture Models"; raw and
+tokenized) split punctuation into its own tokens, write intra-word joiners as
+``@-@ @,@ @.@`` and, in the tokenized release, replace rare words by ``<unk>``.
+Rendering that verbatim would teach a handwriting model to read spaced commas and
+at-signs, so every sampled line goes through :func:`detokenize` first.
 
 Choices:
 
@@ -18,7 +18,8 @@ Choices:
   (``' box battery '`` -> ``'box battery'``); otherwise it is an apostrophe,
   attached to the previous word after an ``s`` (``Boys '`` -> ``Boys'``) and to
   the next word elsewhere (``' 90s`` -> ``'90s``).
-* Everything is regex/str based: it runs on every paragraph a span touches.
+* Everything is regex/str based: it runs on every paragraph a span touches
+  (benchmarks/bench_corpus.py measures it).
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ _CLOSERS = ",.;:!?)]}%"
 
 
 def detokenize(raw_line: str) -> str:
-    """Return one WikiText line as natural text (see the module docstring)."""
+    """One WikiText line (raw or tokenized release) as natural text, stripped and with
+    single spaces; the rules are in the module docstring."""
     s = raw_line.strip()
     if "  " in s or "\t" in s or "\r" in s or "\n" in s:
         s = " ".join(s.split())

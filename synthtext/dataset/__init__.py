@@ -5,6 +5,7 @@
 :mod:`~synthtext.dataset.urls` (a data spec -> shard URLs, and opening them),
 :mod:`~synthtext.dataset.catalogue` (``dataset:NAME``), :mod:`~synthtext.dataset.info`
 (``dataset.json``), :mod:`~synthtext.dataset.seeds` (per-sample random streams),
-:mod:`~synthtext.dataset.runner` (sharded, resumable, parallel runs) and
-:mod:`~synthtext.dataset.errors`. This package imports no other package of the project.
+:mod:`~synthtext.dataset.runner` (sharded, resumable, parallel runs),
+:mod:`~synthtext.dataset.stream` (samples made on the fly in DataLoader workers),
+:mod:`~synthtext.dataset.cache` (the cache root) and :mod:`~synthtext.dataset.errors`. This package imports no other package of the project.
 """

@@ -62,6 +62,11 @@ def _editing():
 
 
 def check_name(name: str) -> str:
+    """``name`` if it can name a dataset (a letter or digit, then letters, digits, ``._-``).
+
+    Raises:
+        UserError: it cannot.
+    """
     if not NAME.match(name):
         raise UserError(f"dataset name {name!r} must start with a letter or digit and use only "
                         "letters, digits, '.', '_' and '-'")
@@ -69,7 +74,12 @@ def check_name(name: str) -> str:
 
 
 def add(name: str, directory: str | os.PathLike, replace: bool = False) -> Path:
-    """Register ``directory`` (which must hold a dataset.json) as ``name``."""
+    """Register ``directory`` (which must hold a dataset.json) as ``name``; returns it resolved.
+
+    Raises:
+        UserError: a bad name, no dataset.json, or the name already taken (without
+            ``replace``).
+    """
     check_name(name)
     d = Path(directory).resolve()
     if read_info(d) is None:
@@ -109,29 +119,46 @@ def _register(d: Path) -> str:
 
 
 def remove(name: str) -> str:
-    """Forget ``name`` (the directory itself is left alone); returns its path."""
+    """Forget ``name`` (the directory itself is left alone); returns its path.
+
+    Raises:
+        UserError: no such name.
+    """
     with _editing() as entries:
         if name not in entries:
             raise UserError(f"no dataset named {name!r} in the catalogue ({catalogue_path()})")
         return entries.pop(name)
 
 
-def resolve_spec(spec: str) -> str:
-    """``dataset:NAME[/GLOB]`` -> the directory (or ``DIR/GLOB``) it names."""
+def resolve_spec(spec: str, label: str | None = None) -> str:
+    """``dataset:NAME[/GLOB]`` -> the directory (or ``DIR/GLOB``) it names.
+
+    Args:
+        spec: the ``dataset:`` spec.
+        label: how the user gave it (e.g. ``"--data dataset:chem@2"``); starts each error.
+
+    Raises:
+        UserError: the name is not in the catalogue, or its directory is gone.
+    """
+    label = label or spec
     name, _, rest = spec.removeprefix("dataset:").partition("/")
     entries = load()
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none; see synthgen datasets add"
-        raise UserError(f"{spec}: no dataset named {name!r} in the catalogue (known: {known})")
+        raise UserError(f"{label}: no dataset named {name!r} in the catalogue (known: {known})")
     path = Path(entries[name])
     if not path.is_dir():
-        raise UserError(f"{spec}: the catalogue names {path}, which no longer exists; "
+        raise UserError(f"{label}: the catalogue names {path}, which no longer exists; "
                         f"synthgen datasets remove {name}, or add it again")
     return str(path / rest) if rest else str(path)
 
 
 @dataclass
 class Entry:
+    """One catalogue entry as ``synthgen datasets`` lists it: whether its directory still
+    exists, and from its dataset.json the command that made it (``kind``), its ``status``
+    and the samples per split."""
+
     name: str
     path: str
     exists: bool

@@ -19,3 +19,7 @@ class FontError(UserError):
 
 class ConfigError(UserError):
     """An option value or configuration file is invalid."""
+
+
+class MissingFileError(UserError):
+    """A file the user named does not exist: a local shard, or a URL answering 404 or 410."""

@@ -22,6 +22,8 @@ STATE_DIR = ".synthgen"
 
 
 def config_digest(config: dict) -> str:
+    """The sha256 (hex) of ``config`` as canonical JSON (sorted keys, no spaces): two runs
+    with the same digest were made with the same parameters."""
     blob = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -63,6 +65,13 @@ def read_json_object(path: str | os.PathLike, label: str) -> dict:
 
 
 def read_info(out: str | os.PathLike) -> dict | None:
+    """The dataset info of the local shard directory ``out``; None if it has no dataset.json.
+
+    (:func:`synthtext.dataset.urls.read_dataset_info` reads it from http(s) and ``hf://`` too.)
+
+    Raises:
+        UserError: the file exists but is not UTF-8 JSON.
+    """
     path = Path(out) / INFO_FILE
     if not path.exists():
         return None
@@ -74,11 +83,21 @@ def read_info(out: str | os.PathLike) -> dict | None:
 
 
 def shard_stats_path(out: str | os.PathLike, shard: str) -> Path:
+    """Where the statistics of shard ``shard`` (a file name) of ``out`` wait to be folded in."""
     return Path(out) / STATE_DIR / "shards" / f"{shard}.json"
 
 
 def new_info(kind: str, version: str, config: dict, splits: dict[str, int],
-                 shard_size: int) -> dict:
+             shard_size: int) -> dict:
+    """A dataset info marked ``incomplete``: what a run writes before its first shard.
+
+    Args:
+        kind: the command that makes the data (``render``, ``stitch``, ``augment``).
+        version: the synthgen version.
+        config: everything that determines the bytes (digested into ``config_sha256``).
+        splits: samples per split.
+        shard_size: samples per shard (the last shard of a split may hold fewer).
+    """
     return {
         "schema": SCHEMA,
         "generator": {"name": "synthgen", "version": version, "command": kind},

@@ -8,6 +8,7 @@ Each task renders one whole shard, so any worker count or backend gives the same
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections import Counter
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from tqdm.auto import tqdm
+
 from synthtext import __version__
-from synthtext.dataset.errors import UserError
+from synthtext.dataset.errors import ConfigError, UserError
 from synthtext.dataset.info import (
     INFO_FILE,
     STATE_DIR,
@@ -27,13 +30,17 @@ from synthtext.dataset.info import (
     shard_stats_path,
     write_json_atomic,
 )
-from synthtext.dataset.shards import ShardWriter, shard_name
+from synthtext.dataset.shards import AtomicTarWriter, shard_name
 
 _BUILT: dict[str, Any] = {}  # per-process cache: job config digest -> built generator
 
 
 @dataclass(frozen=True)
 class ShardTask:
+    """One shard to make: samples ``start`` .. ``stop - 1`` of ``split`` from ``job``,
+    written to ``out`` as shard number ``shard`` (images as ``image_format`` at
+    ``quality``, 1-100, for JPEG and WebP). Picklable, so any worker or backend can run it."""
+
     job: Any
     out: str
     split: str
@@ -45,11 +52,15 @@ class ShardTask:
 
     @property
     def name(self) -> str:
+        """The shard's file name, e.g. ``train-000003.tar``."""
         return shard_name(self.split, self.shard)
 
 
 @dataclass
 class RunResult:
+    """What :func:`run` did: total samples, shards written now and found already complete
+    (resume), wall time in seconds, and the final dataset info."""
+
     out: Path
     samples: int = 0
     shards_written: int = 0
@@ -59,6 +70,7 @@ class RunResult:
 
     @property
     def rejects(self) -> dict:
+        """Rejected attempts by cause, summed over the run (from the dataset info)."""
         return self.info.get("stats", {}).get("rejects", {})
 
 
@@ -68,7 +80,7 @@ def _generator(job):
     if key not in _BUILT:
         _BUILT.clear()
         try:
-            import cv2
+            import cv2  # heavy and optional here: only to keep OpenCV to one thread a worker
 
             cv2.setNumThreads(1)
         except ImportError:
@@ -82,7 +94,7 @@ def run_shard(task: ShardTask, progress: Callable[[int], None] | None = None) ->
     gen = _generator(task.job)
     stats = _new_stats()
     path = Path(task.out) / task.name
-    with ShardWriter(path) as writer:
+    with AtomicTarWriter(path) as writer:
         for index in range(task.start, task.stop):
             sample = gen.sample(task.split, index)
             writer.write(sample.to_wds(task.image_format, task.quality))
@@ -179,8 +191,6 @@ def _config_diff(a: dict, b: dict) -> str:
 
 def _done(task: ShardTask) -> dict | None:
     """The recorded statistics of a shard that is complete on disk, else None."""
-    import json
-
     sp = shard_stats_path(task.out, task.name)
     path = Path(task.out) / task.name
     if not (sp.exists() and path.exists()):
@@ -189,15 +199,38 @@ def _done(task: ShardTask) -> dict | None:
         stats = json.loads(sp.read_text(encoding="utf-8"))
     except ValueError:
         return None
-    ok = stats.get("bytes") == path.stat().st_size and stats.get("samples") == task.stop - task.start
+    ok = (stats.get("bytes") == path.stat().st_size
+          and stats.get("samples") == task.stop - task.start)
     return stats if ok else None
+
+
+def _check_counts(**counts: int) -> None:
+    """Refuse counts below 1 before anything is written (a failed start leaves nothing)."""
+    for name, value in counts.items():
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be a whole number >= 1")
 
 
 def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: int = 1000,
         image_format: str = "jpg", quality: int = 90, workers: int = 1,
         backend: str = "joblib", scheduler: str | None = None, overwrite: bool = False,
         progress: bool = True, shard_layout: dict[str, list[int]] | None = None) -> RunResult:
-    """Make (or finish) the shard directory ``out``; returns counts and the final dataset info."""
+    """Make (or finish) the shard directory ``out``; returns counts and the final dataset info.
+
+    Args:
+        job: what makes the samples (see the module docstring).
+        splits: samples per split; ``shard_size`` samples per shard unless ``shard_layout``
+            gives the samples of each shard per split.
+        workers: local processes (joblib/loky) for ``backend="joblib"``; ``backend="dask"``
+            sends the shards to the scheduler at ``scheduler`` instead.
+        overwrite: replace what ``out`` holds instead of refusing a different run.
+
+    Raises:
+        ConfigError: ``shard_size`` or ``workers`` below 1.
+        UserError: ``out`` holds another run or foreign shards (without ``overwrite``), or
+            the backend is unknown or unavailable.
+    """
+    _check_counts(shard_size=shard_size, workers=workers)
     t0 = time.perf_counter()
     out = Path(out)
     config = {**job.config(), "shard_size": shard_size, "image_format": image_format,
@@ -223,8 +256,6 @@ def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: i
 
 
 def _progress_bar(total: int, initial: int, kind: str, enabled: bool):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, initial=initial, unit="sample", desc=kind, disable=not enabled,
                 smoothing=0.05, dynamic_ncols=True)
 
@@ -239,7 +270,7 @@ def _execute(tasks: list[ShardTask], workers: int, backend: str, scheduler: str 
         for task in tasks:
             yield run_shard(task, progress=bar.update)
     elif backend == "joblib":
-        from joblib import Parallel, delayed
+        from joblib import Parallel, delayed  # ~0.1 s to import; only parallel runs need it
 
         par = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
         for stats in par(delayed(run_shard)(t) for t in tasks):
@@ -251,7 +282,7 @@ def _execute(tasks: list[ShardTask], workers: int, backend: str, scheduler: str 
 
 def _execute_dask(tasks: list[ShardTask], scheduler: str | None, bar) -> Iterator[dict]:
     try:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import Client, as_completed  # optional: synthgen[dask]
     except ImportError:
         raise UserError("--backend dask needs dask.distributed: pip install "
                         "'synthgen[dask]'") from None

@@ -35,10 +35,16 @@ class Line:
     words: list[dict] = field(default_factory=list)  # {"text": str, "quad": [[x, y] * 4]}
 
     def to_json(self) -> dict:
+        """``{"text", "quad", "words"}`` as stored in a sample's ``.json`` member."""
         return {"text": self.text, "quad": self.quad, "words": self.words}
 
     @classmethod
     def from_json(cls, d: dict) -> "Line":
+        """The inverse of :meth:`to_json` (``quad`` and ``words`` may be absent).
+
+        Raises:
+            KeyError: ``d`` has no ``"text"``.
+        """
         return cls(text=d["text"], quad=d.get("quad"), words=list(d.get("words", [])))
 
 
@@ -53,6 +59,7 @@ class Sample:
 
     @property
     def text(self) -> str:
+        """The label: the lines' texts joined by ``\\n``."""
         return "\n".join(line.text for line in self.lines)
 
     def metadata(self) -> dict:
@@ -92,7 +99,7 @@ class Sample:
         image = decode_image(d[ext], grayscale=None if mode is None else mode == "L")
         lines = [Line.from_json(x) for x in meta.pop("lines", [])]
         text = _as_text(d["txt"])
-        if "\n".join(l.text for l in lines) != text:
+        if "\n".join(line.text for line in lines) != text:
             raise ValueError(f"sample {key}: .txt label disagrees with the lines in .json")
         for k in ("schema", "key"):
             meta.pop(k, None)
@@ -104,6 +111,11 @@ def _as_text(value) -> str:
 
 
 def normalise_image_format(fmt: str) -> str:
+    """The member extension for an image format name: ``"JPEG"``, ``".jpeg"`` -> ``"jpg"``.
+
+    Raises:
+        ValueError: not one of the image formats a sample can hold.
+    """
     ext = _EXT_ALIASES.get(fmt.lower().lstrip("."), fmt.lower().lstrip("."))
     if ext not in IMAGE_EXTS:
         raise ValueError(f"image format {fmt!r} is not one of {', '.join(IMAGE_EXTS)}")

@@ -1,97 +1,112 @@
-"""Deterministic WebDataset tar shards, written under a temporary name and renamed when whole.
+"""WebDataset tar shards: one tar written atomically and reproducibly, and samples read back.
 
-Byte-identical output needs fixed member metadata (mtime, owner, mode) and a fixed member
-order; ``webdataset.TarWriter`` stamps the current time, so we write the tar ourselves.
-Reading goes through plain ``tarfile`` so that any tar produced by webdataset tools works;
-remote shards (http(s), ``hf://``) are streamed, see :mod:`synthtext.dataset.urls`.
+Writing goes through ``webdataset.TarWriter`` with fixed member metadata (mtime
+:data:`MTIME`, uid/gid 0, empty owner names, mode :data:`MODE`, POSIX ustar format), so the
+same samples give the same bytes on any machine, worker count or backend. Reading goes
+through plain ``tarfile`` in stream mode, so any tar made by webdataset tools works and
+remote shards (http(s), ``hf://``, see :mod:`synthtext.dataset.urls`) are streamed.
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import io
 import os
 import tarfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from synthtext.dataset.urls import expand_remote, is_remote, open_stream
+from synthtext.dataset.errors import UserError
+from synthtext.dataset.urls import open_url, shard_urls
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z: a fixed, plausible timestamp for every member
-_ORDER = {"jpg": 0, "png": 0, "webp": 0, "txt": 1, "json": 2}
-DATASET_PREFIX = "dataset:"  # dataset:NAME names a directory in the local catalogue
+MODE = 0o644  # rw-r--r--, what a user's own file usually has
+_ORDER = {"jpg": 0, "png": 0, "webp": 0, "txt": 1, "json": 2}  # image, label, metadata
 
 
 def shard_name(split: str, index: int) -> str:
+    """``train-000003.tar`` for shard 3 of ``train`` (six digits, zero-padded)."""
     return f"{split}-{index:06d}.tar"
 
 
-class ShardWriter:
-    """Write samples into ``path`` atomically: a ``.tmp`` file renamed on ``close()``.
+class AtomicTarWriter:
+    """Write one WebDataset tar at ``path`` atomically: a ``.tmp`` file renamed on ``close()``.
 
     An exception (or a kill) leaves at most a ``*.tmp`` file, never a half-written shard
-    under the final name. Use as a context manager.
+    under the final name. The sha256 of the tar is computed while writing (no second pass).
+    Use as a context manager: after a clean exit, ``sha256`` holds the digest (hex) and
+    ``count`` the number of samples written. (webdataset's ``ShardWriter`` is the other
+    thing: it splits a stream of samples over many tars.)
     """
 
     def __init__(self, path: str | os.PathLike):
+        # Heavy: importing webdataset imports torch (~1 s), which rendering otherwise avoids.
+        from webdataset.writer import TarWriter
+
         self.path = Path(path)
         self.tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         self._file = open(self.tmp, "wb")
-        self._hash = hashlib.sha256()
-        self._tar = tarfile.open(fileobj=_HashingWriter(self._file, self._hash), mode="w",
-                                 format=tarfile.USTAR_FORMAT)
+        self._sink = _HashingSink(self._file)
+        self._tar = TarWriter(self._sink, user="", group="", mode=MODE, mtime=MTIME,
+                              encoder=False, format="USTAR_FORMAT")
         self.count = 0
+        self.sha256: str | None = None
 
     def write(self, sample: dict[str, Any]) -> None:
-        """Add one WebDataset dict (``__key__`` + ext -> bytes) in a fixed member order."""
+        """Add one WebDataset dict (``__key__`` + extension -> bytes or str).
+
+        Members go in a fixed order: the image, ``txt``, ``json``, then any other extension
+        by name. ``TarWriter.write`` sorts a dict's members by name, so each member is
+        written by its own call. Keys starting with ``_`` (``__url__``...) are not written.
+        """
         key = sample["__key__"]
-        exts = sorted((k for k in sample if not k.startswith("__")),
+        exts = sorted((k for k in sample if not k.startswith("_")),
                       key=lambda e: (_ORDER.get(e, 9), e))
         for ext in exts:
             data = sample[ext]
-            if isinstance(data, str):
-                data = data.encode("utf-8")
-            info = tarfile.TarInfo(f"{key}.{ext}")
-            info.size, info.mtime, info.mode = len(data), MTIME, 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            self._tar.addfile(info, io.BytesIO(data))
+            self._tar.write({"__key__": key,
+                             ext: data.encode("utf-8") if isinstance(data, str) else data})
         self.count += 1
 
     def close(self) -> str:
-        """Finish the tar, fsync, rename into place; returns the sha256 of the shard."""
+        """Finish the tar, fsync, rename it into place; returns its sha256 (hex)."""
         self._tar.close()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.tmp, self.path)
-        return self._hash.hexdigest()
+        self.sha256 = self._sink.hash.hexdigest()
+        return self.sha256
 
     def abort(self) -> None:
+        """Drop the unfinished tar: close and delete the ``.tmp`` file."""
+        self._sink.discard = True  # the tar's closing blocks go nowhere
         try:
+            self._tar.close()
             self._file.close()
         finally:
             self.tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "ShardWriter":
+    def __enter__(self) -> "AtomicTarWriter":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.sha256 = self.close()
+            self.close()
         else:
             self.abort()
 
 
-class _HashingWriter:
-    """A write-only file wrapper that hashes what passes through (no second read pass)."""
+class _HashingSink:
+    """A write-only file wrapper that hashes what passes through (or drops it once
+    ``discard`` is set, so closing an aborted tar writes nothing)."""
 
-    def __init__(self, f, h):
-        self._f, self._h = f, h
+    def __init__(self, f):
+        self._f, self.hash, self.discard = f, hashlib.sha256(), False
 
     def write(self, data) -> int:
-        self._h.update(data)
+        if self.discard:
+            return len(data)
+        self.hash.update(data)
         return self._f.write(data)
 
     def tell(self) -> int:
@@ -99,6 +114,7 @@ class _HashingWriter:
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The sha256 (hex) of a local file, read in ``chunk``-byte blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -106,16 +122,22 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def iter_tar_samples(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Group a tar's members into WebDataset dicts (key = name before the first dot).
+def iter_tar_samples(url: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """The samples of one tar: WebDataset dicts (``__key__``, ``__url__``, extension -> bytes).
 
-    ``path`` may also be an http(s) URL or an ``hf://`` path: those are streamed."""
-    if is_remote(str(path)):
-        with open_stream(str(path)) as f, tarfile.open(fileobj=f, mode="r|*") as tar:
-            yield from _group_members(tar, str(path))
-        return
-    with tarfile.open(path, "r:*") as tar:
-        yield from _group_members(tar, str(path))
+    Members are grouped by key (the name before the first dot); ``url`` is a local path,
+    an http(s) URL or an ``hf://`` path, read forward only (:func:`~.urls.open_url`).
+
+    Raises:
+        UserError: the file is missing, cannot be fetched, is not a readable tar, or its
+            stream breaks.
+    """
+    url = str(url)
+    try:
+        with open_url(url) as f, tarfile.open(fileobj=f, mode="r|*") as tar:
+            yield from _group_members(tar, url)
+    except (tarfile.TarError, OSError) as e:  # a broken tar, or a stream cut mid-way
+        raise UserError(f"{url}: not a readable tar shard ({e})") from None
 
 
 def _group_members(tar: tarfile.TarFile, url: str) -> Iterator[dict[str, Any]]:
@@ -139,28 +161,13 @@ def _group_members(tar: tarfile.TarFile, url: str) -> Iterator[dict[str, Any]]:
         yield current
 
 
-def expand_shards(spec: str | os.PathLike) -> list[str]:
-    """Shard list from a directory, a glob or a ``{000..009}`` brace pattern; also
-    http(s) URLs, ``hf://datasets/ORG/NAME[@REV][/GLOB]`` and ``dataset:NAME[/GLOB]``
-    (a name from the local catalogue, see :mod:`synthtext.dataset.catalogue`)."""
-    spec = str(spec)
-    if spec.startswith(DATASET_PREFIX):
-        from synthtext.dataset.catalogue import resolve_spec
-
-        return expand_shards(resolve_spec(spec))
-    if is_remote(spec):
-        return expand_remote(spec)
-    if os.path.isdir(spec):
-        return sorted(glob.glob(os.path.join(spec, "*.tar")))
-    if "{" in spec:
-        import braceexpand  # a webdataset dependency
-
-        return [p for p in braceexpand.braceexpand(spec)]
-    return sorted(glob.glob(spec)) if any(c in spec for c in "*?[") else [spec]
-
-
 def iter_samples(spec: str | os.PathLike | Iterable[str]) -> Iterator[dict[str, Any]]:
-    """All samples of a shard directory, glob, brace pattern or list, in shard order."""
-    paths = expand_shards(spec) if isinstance(spec, (str, os.PathLike)) else list(spec)
+    """Every sample of a data spec (see :func:`~.urls.shard_urls`) or of a list of shard
+    URLs, in shard order, as WebDataset dicts.
+
+    Raises:
+        UserError: the spec names no shards, or a shard cannot be read.
+    """
+    paths = shard_urls(spec) if isinstance(spec, (str, os.PathLike)) else list(spec)
     for p in paths:
         yield from iter_tar_samples(p)

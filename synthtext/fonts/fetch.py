@@ -10,12 +10,12 @@ copied from there without a download.
 
 Every downloaded font file is checked against the manifest's sha256 before use. npm
 @fontsource packages ship a font cut into unicode subsets (latin, latin-ext) as .woff2:
-they are merged into one .ttf (fontmerge.py; one font per entry, which the renderer and
+they are merged into one .ttf (merge.py; one font per entry, which the renderer and
 FontSet need), a lone subset is unwrapped to .ttf (the renderer's freetype-py may not read
 woff2), and the result is checked against the manifest's `sha256` too. Another fontTools
 version may write other bytes for the same glyphs: the font is then accepted after
-fontmerge's glyph-by-glyph check, and the install record keeps the sha it produced
-(fontmanifest.locate honours that). Every installed font must open in freetype-py and
+merge.py's glyph-by-glyph check, and the install record keeps the sha it produced
+(manifest.locate honours that). Every installed font must open in freetype-py and
 Pillow and draw Latin letters.
 
 Cache: `<dest>/<font id>/<file>` plus `installed.json` (the record, written last). Both go
@@ -38,6 +38,10 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+
+import freetype
+from PIL import ImageFont
+from tqdm import tqdm
 
 from synthtext.fonts.charset import file_sha256
 from synthtext.fonts.manifest import (
@@ -62,10 +66,12 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
+    """What fetching one manifest entry did (one row of `synthgen fonts fetch`'s report)."""
+
     id: str
     status: str          # "installed", "present" or "failed"
     detail: str = ""     # the cause of a failure, or a note
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the fetch
 
 
 _BOILERPLATE = re.compile(r"complete log|Note that you can|tarball, folder|In most cases|"
@@ -166,7 +172,15 @@ def _unpack_debian(src: dict, work: Path) -> Path:
 
 
 def unpack(entry: dict, work: Path, manifest_dir: Path) -> Path:
-    """Download and unpack an entry's package into `work`; returns the package root."""
+    """Download and unpack an entry's package into `work`; returns the package root.
+
+    pypi: `pip download --no-deps` + unzip; npm: `npm pack` + untar; debian:
+    `apt-get download` + `dpkg -x`; file: `manifest_dir` itself (nothing downloaded).
+
+    Raises:
+        FetchError: the client is missing, fails, times out after CLIENT_TIMEOUT_S, or gives
+            not exactly one package file.
+    """
     src = entry["source"]
     kind = src["kind"]
     if kind == "file":
@@ -176,7 +190,8 @@ def unpack(entry: dict, work: Path, manifest_dir: Path) -> Path:
 
 
 def source_files(entry: dict) -> list[str]:
-    """The font file(s) inside the package root, as the manifest names them."""
+    """The font file(s) inside the package root, as the manifest names them (relative
+    paths; several only for npm unicode-range subsets)."""
     src = entry["source"]
     if src["kind"] == "pypi":
         return [f"files/{entry['file']}"]
@@ -210,7 +225,15 @@ def _verified_sources(entry: dict, root: Path) -> list[Path]:
 
 def build_font(entry: dict, parts: list[Path], out: Path) -> str:
     """Write the installed font to `out`: a copy, a web font unwrapped to .ttf, or the
-    merge of subsets. Returns a note."""
+    merge of subsets (see merge.py).
+
+    Returns:
+        A note for the report: "" or, when fontTools rebuilt the font with a sha256 other
+        than the manifest's, that sha.
+
+    Raises:
+        FetchError: the subsets cannot be merged into a font drawing exactly like them.
+    """
     if len(parts) == 1 and not is_web_font(parts[0]):
         shutil.copyfile(parts[0], out)
         return ""
@@ -230,9 +253,6 @@ def build_font(entry: dict, parts: list[Path], out: Path) -> str:
 def _check_loads(path: Path) -> None:
     """Refuse a font the renderer (freetype-py, and Pillow for charsets) could not open or
     that draws nothing."""
-    import freetype
-    from PIL import ImageFont
-
     try:
         freetype.Face(str(path))
         font = ImageFont.truetype(str(path), 32)
@@ -264,7 +284,12 @@ def _install(entry: dict, manifest_dir: Path, dest: Path) -> str:
 
 
 def fetch_one(entry: dict, manifest_dir, dest) -> Outcome:
-    """Install one font unless it is already installed in `dest`; never raises."""
+    """Install one font unless it is already installed in `dest`; never raises.
+
+    Returns:
+        Outcome with status "present" (already verified in the cache), "installed", or
+        "failed" with the cause in `detail` (any exception, so one font never stops others).
+    """
     t0 = time.perf_counter()
     dest = Path(dest)
     if locate(entry, manifest_dir, dest, where=("cache",)).path is not None:
@@ -281,9 +306,16 @@ def fetch_one(entry: dict, manifest_dir, dest) -> Outcome:
 
 def fetch_fonts(entries: list[dict], manifest_dir, dest, workers: int = 8,
                 progress: bool = True) -> list[Outcome]:
-    """fetch_one for every entry in parallel, with a progress bar; outcomes in entry order."""
-    from tqdm import tqdm
+    """fetch_one for every entry on a thread pool, with a tqdm bar on stderr.
 
+    Args:
+        entries: checked manifest entries; `manifest_dir` resolves `file` sources.
+        dest: the fonts cache (see manifest.fonts_cache_dir).
+        workers: threads (at least 1); `apt-get` downloads still run one at a time.
+
+    Returns:
+        One Outcome per entry, in entry order; failures are reported, never raised.
+    """
     order = {e["id"]: i for i, e in enumerate(entries)}
     outcomes = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \

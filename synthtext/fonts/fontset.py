@@ -1,10 +1,12 @@
 """Font discovery (embedded set, directory, manifest) and text-conditioned font choice.
 
-Fonts are chosen *given the text*: only fonts rendering every character of a span are
-candidates (FIELD-NOTES, "Rendering and fonts"), instead of dropping fonts or resampling text.
+Fonts are chosen *given the text*, as SynthTIGER does (`BaseFont._sample_font(text)` in
+synthtiger/components/font/base_font.py): only fonts rendering every character of a span are
+candidates, uniformly, instead of dropping fonts that lack a character or resampling the text
+until one fits. What "rendering" means is charset.py's tofu rule, not the cmap alone.
 Manifests (`synthgen.fonts/1`: schema, shipped manifests, where an entry's file is) live in
-fontmanifest.py; `synthgen fonts fetch` (fontfetch.py) installs their fonts into the fonts
-cache. A declared sha256 mismatch rejects the font.
+manifest.py; `synthgen fonts fetch` (fetch.py) installs their fonts into the fonts cache. A
+declared sha256 mismatch rejects the font.
 """
 from __future__ import annotations
 
@@ -17,13 +19,12 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont
 
 from synthtext.dataset.errors import FontError
 from synthtext.fonts.charset import brotli_available, file_sha256, renderable_charset
-from synthtext.fonts.manifest import (  # noqa: F401
-    CATEGORIES,
-    SCHEMA,
+from synthtext.fonts.manifest import (
     SELECTIONS,
     SHIPPED,
     fonts_cache_dir,
@@ -44,7 +45,12 @@ _RAQM = ImageFont.Layout.RAQM
 
 @dataclass(frozen=True)
 class FontSpec:
-    """One face of one font file, with what sampling and dataset metadata need."""
+    """One face of one font file, with what sampling and dataset metadata need.
+
+    `category` is one of manifest.CATEGORIES, `cursive` puts the face in the cursive group
+    of FontSet.choose, `license` is an SPDX expression, `sha256` the file's hex digest
+    ("" until FontSet fills it in).
+    """
     id: str
     path: str
     family: str
@@ -112,10 +118,12 @@ def _fetch_hint(path: Path, only: str | None) -> str:
 
 def fonts_from_manifest(path, only: str | None = None, label: str | None = None
                         ) -> list[FontSpec]:
-    """Installed fonts of a `synthgen.fonts/1` manifest (schema errors → FontError).
+    """Installed fonts of a `synthgen.fonts/1` manifest, in file order.
 
-    `only` selects all/print/handwriting entries; fonts not installed yet are summed up in
-    one warning (some installed) or one error (none), both naming the fetch command.
+    `only` selects all/print/handwriting entries (manifest.SELECTIONS); `label` names the
+    manifest in messages. Fonts not installed yet are summed up in one warning naming the
+    fetch command; a file failing its sha256 is skipped with a warning. Raises FontError
+    when the manifest fails its schema check or none of its selected fonts is usable.
     """
     path = Path(path)
     label = label or f"font manifest {path}"
@@ -140,7 +148,8 @@ def _embedded() -> tuple[FontSpec, ...]:
 
 
 def embedded_fonts() -> list[FontSpec]:
-    """The OFL fonts shipped as `fontpkg-*` dependencies, so a bare install renders."""
+    """The OFL-1.1 fonts shipped as `fontpkg-*` dependencies (manifest
+    `embedded`), so a bare install renders. Raises FontError if none is importable."""
     return list(_embedded())
 
 
@@ -149,8 +158,6 @@ def embedded_fonts() -> list[FontSpec]:
 def _faces(path: Path) -> list[tuple[int, str]]:
     """(face index, family) for every face; index -1 marks a single-face file. Raises on
     unreadable files."""
-    from fontTools.ttLib import TTCollection, TTFont
-
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic == b"ttcf":
@@ -203,7 +210,12 @@ def fonts_from_dir(path) -> list[FontSpec]:
     """Every face of every font file under `path` (recursive).
 
     Category/cursive come from CURSIVE_HINTS unless a `fonts.json` manifest (same schema,
-    `source.kind` "file") at the top of the directory lists the face: its entry wins.
+    `source.kind` "file") at the top of the directory lists the face: its entry wins. Ids
+    are file stems (`stem-N` for face N of a collection), made unique by relative path when
+    two collide. Unreadable files are skipped with a warning.
+
+    Raises:
+        FontError: `path` is not a directory, holds no font file, or none loads.
     """
     root = Path(path)
     if not root.is_dir():
@@ -226,7 +238,11 @@ def fonts_from_dir(path) -> list[FontSpec]:
 
 def resolve_fonts(arg: str | None) -> list[FontSpec]:
     """The `--fonts` option: None/'embedded'; all/print/handwriting (installed fonts of the
-    default manifest); a font directory; or a .json manifest (its installed fonts)."""
+    default manifest); a font directory; or a .json manifest (its installed fonts).
+
+    Raises:
+        FontError: `arg` is none of these, or names fonts of which none is usable.
+    """
     if arg is None or arg == "embedded":
         return embedded_fonts()
     if arg in SELECTIONS:
@@ -244,7 +260,13 @@ def resolve_fonts(arg: str | None) -> list[FontSpec]:
 # ---------------------------------------------------------------- font set
 
 class FontSet:
-    """Loaded fonts with their renderable charsets, for text-conditioned font choice."""
+    """Loaded fonts with their renderable charsets, for text-conditioned font choice.
+
+    Specs are sorted by (id, path, index), so indices do not depend on discovery order; one
+    is skipped with a warning when its id repeats, its file fails the declared sha256,
+    Pillow cannot load it or it renders nothing. `cache_dir`: the charset cache root.
+    Raises FontError when no spec loads.
+    """
 
     def __init__(self, specs: list[FontSpec], cache_dir=None):
         self.specs: list[FontSpec] = []
@@ -298,6 +320,7 @@ class FontSet:
         return state
 
     def charset(self, i: int) -> frozenset[str]:
+        """The characters font `i` renders (charset.renderable_charset)."""
         return self._charsets[i]
 
     @staticmethod
@@ -332,6 +355,10 @@ class FontSet:
         With `cursive_ratio`, the cursive group is picked with that probability (falling
         back to the other group when it has no candidate), then a font uniformly within it.
         Draws only from `rng` (same input, same draws), so runs are reproducible.
+
+        Raises:
+            ValueError: `cursive_ratio` outside [0, 1] (RenderConfig.validate catches it
+                first as a ConfigError).
         """
         cands = self.candidates(chars)
         if not cands:
@@ -345,7 +372,8 @@ class FontSet:
         return cands[int(rng.integers(len(cands)))]
 
     def font(self, i: int, size: int) -> ImageFont.FreeTypeFont:
-        """Font `i` at `size` px, LRU-cached: truetype() costs ~ms, a hit well under 1 µs."""
+        """Pillow font `i` at `size` px (em size, raqm layout), LRU-cached over
+        FONT_CACHE_SIZE entries: truetype() costs ~ms, a hit well under 1 µs."""
         key = (i, size)
         font = self._fonts.get(key)
         if font is not None:
@@ -359,7 +387,8 @@ class FontSet:
         return font
 
     def fingerprint(self) -> str:
-        """sha256 over sorted (id, sha256) pairs: identifies the font set in dataset manifests."""
+        """Hex sha256 over the sorted "id<TAB>sha256" lines: identifies the font set in the
+        dataset info (same fonts, same fingerprint, whatever their paths)."""
         h = hashlib.sha256()
         for fid, sha in sorted((s.id, s.sha256) for s in self.specs):
             h.update(f"{fid}\t{sha}\n".encode())

@@ -10,7 +10,7 @@ renderable charset), `basic_latin_missing` and `notes`. `source` by kind:
 - pypi   {"package", "version"}; `file` = name inside the wheel's `<module>/files/`.
 - npm    {"package", "version", "files": [...], "sha256": [...]}: paths inside the tarball
          (`files/x-latin-400-normal.woff2` ...) and their sha256s; the files are unicode
-         subsets of one font, merged into `file` (a .ttf) at fetch time (see fontfetch).
+         subsets of one font, merged into `file` (a .ttf) at fetch time (see fetch.py).
 - debian {"package", "version", "files": [path]}: the font's path inside the .deb.
 - file   {"path"}: relative to the manifest (`file` may stand in for `path`).
 
@@ -50,9 +50,12 @@ RECORD = "installed.json"
 
 
 def license_allowed(expr: str) -> bool:
-    """An SPDX expression within ALLOWED_LICENSES: every AND part (any OR alternative)."""
+    """True when some OR alternative of the SPDX expression `expr` has every AND part in
+    ALLOWED_LICENSES (no parentheses; `WITH` exceptions must match an allowed id whole)."""
     return any(all(p.strip() in ALLOWED_LICENSES for p in alt.split(" AND "))
                for alt in expr.split(" OR "))
+
+
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -121,7 +124,13 @@ def _check_source(where: str, label: str, e: dict) -> None:
 
 
 def check_entry(where: str, i: int, e) -> dict:
-    """Schema-check one manifest entry, naming its index/id and the field at fault."""
+    """Schema-check entry `i` of the manifest at `where` and return it unchanged.
+
+    Raises:
+        FontError: naming the entry's index and id and the field at fault (missing, wrong
+            type, `category` outside CATEGORIES, bad sha256/coverage, `source` fields
+            missing for its kind).
+    """
     if not isinstance(e, dict):
         raise FontError(f"font manifest {where}: entry {i} is not an object; fix that entry")
     label = f"entry {i} (id {e['id']!r})" if isinstance(e.get("id"), str) else f"entry {i}"
@@ -139,18 +148,26 @@ def check_entry(where: str, i: int, e) -> dict:
 
 
 def is_handwriting(entry: dict) -> bool:
-    """Handwriting selection = categories handwriting/script, or the cursive flag."""
+    """Whether an entry belongs to the handwriting selection: its category is in
+    HANDWRITING (handwriting, script) or it is flagged cursive; the print selection is the
+    rest."""
     return entry["category"] in HANDWRITING or bool(entry["cursive"])
 
 
 @dataclass(frozen=True)
 class Manifest:
+    """A schema-checked font manifest: its file, name and entries (dicts, file order)."""
+
     path: Path
     name: str
     entries: tuple[dict, ...]
 
     def select(self, only: str | None = None) -> list[dict]:
-        """Entries for `only` in SELECTIONS (None = all), in file order."""
+        """Entries for `only` in SELECTIONS (None = all), in file order.
+
+        Raises:
+            FontError: `only` is not None nor one of SELECTIONS.
+        """
         if only not in (None, *SELECTIONS):
             raise FontError(f"font selection {only!r}: use one of {', '.join(SELECTIONS)}")
         if only in (None, "all"):
@@ -160,7 +177,12 @@ class Manifest:
 
 
 def load_manifest(path) -> Manifest:
-    """Read and schema-check a whole manifest (errors name the entry and field)."""
+    """Read and schema-check a whole manifest before returning any of it.
+
+    Raises:
+        FontError: the file is unreadable or not JSON, `schema` is not SCHEMA, `fonts` is
+            empty, an entry fails check_entry, or an id repeats (naming entry and field).
+    """
     path = Path(path)
     where = str(path)
     try:
@@ -191,7 +213,8 @@ def shipped_manifest(name: str) -> Path:
 
 
 def manifest_arg(arg: str | None) -> Path:
-    """A `--manifest` value: a shipped manifest's name or a path to a .json manifest."""
+    """A `--manifest` value: a shipped manifest's name (None = default) or a path to a
+    .json manifest. Raises FontError when it is neither."""
     if arg is None or arg in SHIPPED:
         return shipped_manifest(arg or "default")
     path = Path(arg)
@@ -217,6 +240,7 @@ def installed_name(entry: dict) -> str:
 
 
 def cache_path(entry: dict, cache: Path) -> Path:
+    """Where fetch installs an entry's font: `<cache>/<id>/<installed_name>`."""
     return Path(cache) / entry["id"] / installed_name(entry)
 
 
@@ -244,6 +268,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_record(entry: dict, cache: Path, sha256: str) -> None:
+    """Write `<cache>/<id>/installed.json` (id, file, sha256 of the installed file, source)
+    atomically; fetch writes it last, so a font counts as installed only once complete."""
     record = {"id": entry["id"], "file": installed_name(entry), "sha256": sha256,
               "source": entry["source"]}
     write_atomic(Path(cache) / entry["id"] / RECORD,
@@ -290,14 +316,18 @@ def _candidates(entry: dict, manifest_dir: Path, cache: Path, where: tuple[str, 
 
 @dataclass(frozen=True)
 class Located:
+    """Result of locate: the verified file and its sha256, or why a file was rejected."""
+
     path: Path | None       # verified font file, or None
     sha256: str = ""
     problem: str = ""       # why a file that exists was rejected
 
 
 def locate(entry: dict, manifest_dir, cache=None, where=("local", "cache")) -> Located:
-    """Find and verify an entry's font file (see _candidates for the order); `where`
-    limits the search to the local file and/or the fonts cache."""
+    """Find and verify an entry's font file: the local file (importable fontpkg package or
+    `file` path) first, then the fonts cache (only with fetch's install record); `where`
+    limits the search to "local" and/or "cache". A file failing its sha256 gives
+    `Located(None, problem=...)` (never an exception), no file at all `Located(None)`."""
     cache = fonts_cache_dir(cache)
     problem = ""
     for path, accepted in _candidates(entry, Path(manifest_dir), cache, tuple(where)):

@@ -22,16 +22,19 @@ import unicodedata
 import warnings
 from pathlib import Path
 
-CHECK_PX = 32
+import freetype
+from fontTools.merge import Merger
+from fontTools.ttLib import TTFont
+
+CHECK_PX = 32  # px: the size at which check_merged compares rasters
 
 
 class MergeError(Exception):
-    """The subsets cannot be merged into a font that draws exactly like them."""
+    """The subsets cannot be merged into a font that draws exactly like them (fetch reports
+    it as that font's failure)."""
 
 
 def _cmap(path) -> dict[int, str]:
-    from fontTools.ttLib import TTFont
-
     with TTFont(str(path), lazy=True) as font:
         return dict(font.getBestCmap() or {})
 
@@ -42,6 +45,7 @@ def _drawable(cp: int) -> bool:
 
 
 def is_web_font(path) -> bool:
+    """Whether the file is a WOFF or WOFF2 web font (by its 4-byte signature)."""
     with open(path, "rb") as f:
         return f.read(4) in (b"wOFF", b"wOF2")
 
@@ -49,8 +53,6 @@ def is_web_font(path) -> bool:
 def sfnt_bytes(path) -> bytes:
     """A .woff/.woff2 unwrapped to plain .ttf/.otf bytes, glyphs and bboxes untouched and
     deterministic: the renderer's FreeType (freetype-py's wheel) may not read woff2."""
-    from fontTools.ttLib import TTFont
-
     font = TTFont(str(path), recalcBBoxes=False, recalcTimestamp=False)
     font.flavor = None
     buf = io.BytesIO()
@@ -60,8 +62,6 @@ def sfnt_bytes(path) -> bytes:
 
 def _ttf_face(path: Path):
     """A FreeType face of `path` (web fonts unwrapped first)."""
-    import freetype
-
     face = (freetype.Face(io.BytesIO(sfnt_bytes(path))) if is_web_font(path)
             else freetype.Face(str(path)))
     face.set_pixel_sizes(0, CHECK_PX)
@@ -70,8 +70,6 @@ def _ttf_face(path: Path):
 
 def _raster(face, cp: int):
     """Unhinted bitmap, placement and advance of one character (what glyphs.py draws)."""
-    import freetype
-
     face.load_char(chr(cp), freetype.FT_LOAD_RENDER | freetype.FT_LOAD_NO_HINTING)
     g = face.glyph
     return g.bitmap_left, g.bitmap_top, g.bitmap.width, g.bitmap.rows, \
@@ -83,8 +81,6 @@ def _restore_hinting(font, paths: list[Path], renamed: list[list[str]]) -> None:
     remap hint functions or CVT values. Subsets of one font share fpgm/prep/cvt byte for
     byte, so the dropped programs are still valid: put them back (else merged latin-ext
     glyphs would draw a pixel off the originals)."""
-    from fontTools.ttLib import TTFont
-
     srcs = [TTFont(str(p)) for p in paths]
     shared = all(
         (tag in src) == (tag in srcs[0]) and (
@@ -101,10 +97,13 @@ def _restore_hinting(font, paths: list[Path], renamed: list[list[str]]) -> None:
 
 
 def merged_bytes(paths: list[Path]) -> bytes:
-    """The merged font as .ttf bytes (deterministic for a fontTools version)."""
-    from fontTools.merge import Merger
-    from fontTools.ttLib import TTFont
+    """The subsets merged by fontTools' Merger, as .ttf bytes (deterministic for a
+    fontTools version: stored glyph bboxes kept, hint programs restored, head timestamps
+    copied from the first subset).
 
+    Raises:
+        MergeError: fontTools cannot merge them (its first error line in the message).
+    """
     opened: list[list] = []
 
     class _Merger(Merger):
@@ -139,7 +138,8 @@ def merged_bytes(paths: list[Path]) -> bytes:
 
 def check_merged(parts: list[Path], merged: Path) -> int:
     """Raise MergeError unless every character of every part draws identically from the
-    merged file (the first part mapping a code point owns it). Returns characters checked.
+    merged file: same FreeType bitmap, placement and advance at CHECK_PX px (the first part
+    mapping a code point owns it). Returns the number of code points checked.
 
     Unhinted, as the renderer (glyphs.py) draws: hinted rasters are no oracle, since
     FreeType's auto-hinter tunes itself on the whole font, so a latin-ext subset alone
@@ -164,6 +164,11 @@ def check_merged(parts: list[Path], merged: Path) -> int:
 
 
 def merge_subsets(parts: list[Path], out: Path) -> None:
-    """Write the checked merge of `parts` to `out` (the caller makes `out` atomic)."""
+    """Write the checked merge of `parts` to `out` (the caller makes `out` atomic).
+
+    Raises:
+        MergeError: as merged_bytes and check_merged; `out` is then left with the refused
+            bytes for the caller to discard.
+    """
     out.write_bytes(merged_bytes(parts))
     check_merged(parts, out)

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synthtext.corpora.corpus import Corpus
 from synthtext.fonts.fontset import FontSet, FontSpec
 from synthtext.fonts.manifest import COVERAGE_KEYS, Manifest, fonts_cache_dir, locate
 
@@ -21,7 +22,9 @@ COVERAGE_LABELS = {"basic_latin": "ascii", "latin1_supplement": "latin1",
 
 
 def list_rows(manifest: Manifest, only: str | None = None, cache=None) -> list[dict]:
-    """One row per entry: id, family, category, cursive, license, installed, coverage."""
+    """One row per entry of selection `only`: id, family, category, cursive, license,
+    installed (verified file found), rejected (why a file failed its sha256, or None),
+    coverage (block -> fraction) and basic_latin_missing."""
     cache = fonts_cache_dir(cache)
     rows = []
     for e in manifest.select(only):
@@ -43,7 +46,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int] = frozenset
 
 
 def format_rows(rows: list[dict]) -> str:
-    """The `fonts list` table; coverage as percentages of each block."""
+    """The `fonts list` table of list_rows' rows; coverage as whole percentages per block,
+    `*` after a cursive font's category."""
     header = ["id", "family", "category", "license", "installed",
               *COVERAGE_LABELS.values()]
 
@@ -58,6 +62,8 @@ def format_rows(rows: list[dict]) -> str:
 
 @dataclass
 class CheckReport:
+    """What `fonts check` found: per-font coverage of a histogram, and what no font has."""
+
     total: int                                   # character occurrences (no whitespace)
     counts: Counter
     fonts: list[tuple[FontSpec, float, int]] = field(default_factory=list)
@@ -66,7 +72,9 @@ class CheckReport:
 
 
 def check_counts(counts: Counter, font_set: FontSet) -> CheckReport:
-    """Per-font coverage of a character histogram, and what no font renders."""
+    """Per-font coverage of a character histogram (whitespace dropped), and what no font
+    renders; fonts sorted by share of occurrences (highest first), missing characters by
+    count."""
     counts = Counter({c: n for c, n in counts.items() if not c.isspace()})
     total = sum(counts.values())
     report = CheckReport(total, counts)
@@ -86,7 +94,8 @@ def _char_name(c: str) -> str:
 
 
 def format_report(report: CheckReport, corpus: str, top: int | None = None) -> str:
-    """The `fonts check` text: the font table, then the characters nobody renders."""
+    """The `fonts check` text: the font table (the first `top` rows, None = all), then the
+    characters nobody renders with code point, count and Unicode name."""
     n_fonts, distinct = len(report.fonts), len(report.counts)
     lines = [f"corpus {corpus}: {report.total:,} characters, {distinct:,} distinct "
              f"(whitespace not counted); {n_fonts} fonts"]
@@ -109,9 +118,12 @@ def format_report(report: CheckReport, corpus: str, top: int | None = None) -> s
 
 
 def corpus_counts(path, fmt: str = "auto", encoding: str = "utf-8") -> tuple[Counter, str]:
-    """The character histogram of a corpus as render sees it (WikiText cleaned)."""
-    from synthtext.corpora.corpus import Corpus
+    """The character histogram of a corpus as render sees it (WikiText cleaned, whitespace
+    not counted), and the file name for the report.
 
+    Raises:
+        CorpusError: the corpus cannot be opened (see synthtext.corpora.corpus.Corpus).
+    """
     corpus = Corpus(path, format=fmt, encoding=encoding)
     try:
         return corpus.char_counts(), Path(path).name

@@ -17,8 +17,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import yaml
+
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import INFO_FILE, read_info
+from synthtext.preview import preview_sheet
+from synthtext.render.config import embedded_corpus_path
 
 README = "README.md"
 PREVIEW = "assets/preview.png"
@@ -32,15 +37,23 @@ _SIZES = [(10 ** 3, "n<1K"), (10 ** 4, "1K<n<10K"), (10 ** 5, "10K<n<100K"),
 
 @dataclass
 class Card:
+    """A dataset card: the ``README.md`` text and the preview grid as PNG bytes (or None)."""
+
     readme: str
     preview_png: bytes | None
 
 
 def size_category(n: int) -> str:
+    """The Hub's ``size_categories`` label for ``n`` samples, e.g. 5000 -> ``1K<n<10K``."""
     return next((label for limit, label in _SIZES if n < limit), "n>1T")
 
 
 def complete_info(out: str | os.PathLike) -> dict:
+    """The dataset info of the shard directory ``out``, which must be a finished run.
+
+    Raises:
+        UserError: no dataset.json, or its status is not ``complete``.
+    """
     m = read_info(out)
     if m is None:
         raise UserError(f"{out}: no {INFO_FILE}; a card is made from a synthgen shard directory")
@@ -110,6 +123,8 @@ def _source_info(m: dict) -> dict:
 
 
 def default_license(src: dict) -> tuple[str, str]:
+    """(Hub license id, one-paragraph reason) for data made from the dataset info ``src``:
+    CC BY-SA 4.0 when a corpus is WikiText (share-alike), else ``other``."""
     corpora = src.get("config", {}).get("corpora", [])
     if any(c.get("format") == "wikitext" for c in corpora):
         return "cc-by-sa-4.0", ("The labels (and the text drawn in the images) come from "
@@ -120,8 +135,6 @@ def default_license(src: dict) -> tuple[str, str]:
 
 
 def _front_matter(m: dict, lic: str, language: str, name: str) -> str:
-    import yaml
-
     files = [{"split": s, "path": f"{s}-[0-9]*.tar"} for s in m["splits"]]
     meta = {"license": lic, "task_categories": ["image-to-text"], "language": [language],
             "size_categories": [size_category(m["stats"]["samples"])], "pretty_name": name,
@@ -130,10 +143,6 @@ def _front_matter(m: dict, lic: str, language: str, name: str) -> str:
 
 
 def _preview_png(out, m: dict) -> bytes | None:
-    import cv2
-
-    from synthtext.preview import preview_sheet
-
     n = min(12, m["stats"]["samples"])
     if n == 0:
         return None
@@ -192,8 +201,6 @@ def _made(m: dict, src: dict) -> list[str]:
 def _corpus_license(c: dict) -> str:
     if c.get("format") == "wikitext":
         return "CC BY-SA 4.0 (WikiText)"
-    from synthtext.render.config import embedded_corpus_path
-
     embedded = hashlib.sha256(Path(embedded_corpus_path()).read_bytes()).hexdigest()
     return "Apache-2.0 (synthgen sample text)" if c.get("sha256") == embedded else "see source"
 

@@ -39,6 +39,8 @@ BYTES_PER_COMMIT = 5 << 30
 
 @dataclass
 class Upload:
+    """One file to upload: its path in the repo, the local file, size in bytes and sha256."""
+
     path: str  # in the repo
     local: Path
     size: int
@@ -47,6 +49,9 @@ class Upload:
 
 @dataclass
 class PublishResult:
+    """What :func:`publish` did: the commits it made (oids, in order) and the repo paths it
+    uploaded or skipped because the remote already held them."""
+
     repo_id: str
     revision: str
     commits: list[str] = field(default_factory=list)  # commit oids, in order
@@ -55,6 +60,11 @@ class PublishResult:
 
 
 def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` if it is ``ORG/NAME`` as the Hub accepts it.
+
+    Raises:
+        UserError: it is not.
+    """
     if not REPO_ID.match(repo_id or "") or repo_id.startswith(("-", ".")) or ".." in repo_id:
         raise UserError(f"--repo-id {repo_id!r} is not ORG/NAME (letters, digits, '-', '_', "
                         "'.'; e.g. my-lab/synth-lines-en)")
@@ -63,7 +73,7 @@ def check_repo_id(repo_id: str) -> str:
 
 def resolve_token(token: str | None = None) -> str:
     """``token``, else ``HF_TOKEN``, else the saved ``hf auth login`` token; never the network."""
-    from huggingface_hub import get_token
+    from huggingface_hub import get_token  # heavy (~0.2 s); only publishing needs it
 
     token = token or get_token()
     if not token:
@@ -165,7 +175,7 @@ def publish(out: str | Path, repo_id: str, *, private: bool = False, revision: s
 
 def _upload(out, repo_id, rev, private, endpoint, token, shards, final, result,
             files_per_commit, bytes_per_commit, echo) -> None:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi  # heavy
 
     api = HfApi(endpoint=endpoint, token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
@@ -207,7 +217,7 @@ def _add(op_class, u: Upload):
 
 
 def _remote_files(api, repo_id: str, rev: str) -> dict:
-    from huggingface_hub.hf_api import RepoFile
+    from huggingface_hub.hf_api import RepoFile  # heavy, see resolve_token
 
     tree = api.list_repo_tree(repo_id, repo_type="dataset", revision=rev, recursive=True)
     return {f.path: f for f in tree if isinstance(f, RepoFile)}
@@ -219,7 +229,7 @@ def _same(remote, u: Upload) -> bool:
         return False
     if remote.lfs is not None:
         return remote.lfs.sha256 == u.sha256
-    from huggingface_hub.utils.sha import git_hash
+    from huggingface_hub.utils.sha import git_hash  # heavy, see resolve_token
 
     return remote.blob_id == git_hash(u.local.read_bytes())
 

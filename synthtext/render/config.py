@@ -28,11 +28,26 @@ LAYOUT_DEFAULTS = {
 
 
 def embedded_corpus_path() -> str:
+    """Path of the small sample corpus shipped in ``synthtext/data`` (used when no
+    ``--corpus`` is given)."""
     return str(resources.files("synthtext") / "data" / "sample_corpus.txt")
 
 
 @dataclass(frozen=True)
 class RenderConfig:
+    """Every knob of ``synthgen render`` (each field is the option of the same name).
+
+    Units: ``width``, ``height``, ``font_size`` (the em size, as Pillow's), ``line_height``
+    and the line layout's image height are px; ``margin`` is a fraction of the canvas'
+    shorter side, per side; ``block_width`` a fraction of the width inside the margins;
+    ``line_spacing`` the line pitch over ascent + descent; ``ink``/``paper`` grey levels
+    0–255; ``rotation`` maps degrees (0, 90, 180, 270, counter-clockwise) to weights;
+    ``max_skew`` is degrees; ``length`` counts ``length_unit``. ``(low, high)`` ranges are
+    drawn per sample (integers inclusive); probabilities apply per sample. Fields left at
+    None take the layout's default (LAYOUT_DEFAULTS). Build one, then call
+    :meth:`validate`.
+    """
+
     corpora: tuple[tuple[str, float], ...] = ()  # (path, weight); empty = embedded corpus
     corpus_format: str = "auto"
     encoding: str = "utf-8"
@@ -74,6 +89,8 @@ class RenderConfig:
                 object.__setattr__(self, name, value)
 
     def to_json(self) -> dict:
+        """The config as JSON-able dict (tuples as lists, rotation keys as strings): what the
+        dataset info records and hashes."""
         d = dataclasses.asdict(self)
         d["rotation"] = {str(k): v for k, v in self.rotation.items()}
         d["corpora"] = [list(c) for c in self.corpora]
@@ -81,10 +98,13 @@ class RenderConfig:
         return d
 
     def corpus_list(self) -> list[tuple[str, float]]:
+        """``(path, weight)`` pairs to open: ``corpora``, or the embedded corpus with 1.0."""
         return list(self.corpora) or [(embedded_corpus_path(), 1.0)]
 
     def validate(self) -> "RenderConfig":
-        """Raise ConfigError naming the option for any value that cannot work."""
+        """Return self after checking every value; raise ConfigError naming the option
+        (``--layout``, ``--margin`` ...) and the allowed values for any that cannot work,
+        including a smallest font that cannot fit the smallest canvas."""
         _choice("--layout", self.layout, LAYOUTS)
         _choice("--length-unit", self.length_unit, UNITS)
         _choice("--missing-glyphs", self.missing_glyphs, MISSING)

@@ -22,7 +22,11 @@ PAD = 2  # px of empty border around the ink mask, so antialiasing is never cut
 
 @dataclass
 class Placed:
-    """A line's origin, shaped runs and ink box in block coordinates (y grows downwards)."""
+    """A line's origin, shaped runs and ink box in block coordinates (px, y grows down).
+
+    ``baseline`` is the line's baseline y; boxes are ``(x0, y0, x1, y1)`` with x1, y1
+    exclusive; ``bbox`` is None for a blank line.
+    """
 
     line: LayoutLine
     baseline: int
@@ -33,7 +37,11 @@ class Placed:
 
 
 class Measure:
-    """Advance widths and metrics of one font at one size (a :class:`SizedFont`)."""
+    """Advance widths and metrics of one font at one size (a :class:`SizedFont`).
+
+    Calling it gives the HarfBuzz advance width of a string in px; ``space`` is the width
+    of one space, ``ascent``/``descent`` the font's (positive, whole px).
+    """
 
     def __init__(self, font: SizedFont):
         self.font = font
@@ -46,7 +54,17 @@ class Measure:
 
 def place_lines(measure: Measure, lines: list[LayoutLine], align: str, max_width: float,
                 pitch: float) -> list[Placed]:
-    """Origins and ink boxes for every line; blank lines take a pitch but have no box."""
+    """Origins and ink boxes for every line; blank lines take a pitch but have no box.
+
+    Args:
+        measure: the font at its size.
+        lines: the wrapped lines, in order.
+        align: ``left``, ``right``, ``center`` or ``justify`` (the last line of a paragraph
+            and one-word lines stay left-aligned).
+        max_width: text block width in px.
+        pitch: baseline-to-baseline distance in px; line k's baseline is at
+            ``ascent + k * pitch``.
+    """
     font, placed = measure.font, []
     for k, line in enumerate(lines):
         baseline = int(round(measure.ascent + k * pitch))
@@ -100,19 +118,26 @@ def _union(boxes):
 
 
 def block_box(placed: list[Placed]) -> tuple[float, float, float, float]:
+    """Union ``(x0, y0, x1, y1)`` in px of the ink boxes of the lines that have ink."""
     return _union([p.bbox for p in placed if p.bbox is not None])
 
 
 def rotated_size(w: float, h: float, degrees: float) -> tuple[float, float]:
+    """Width and height of the bounding box of a ``w`` x ``h`` rectangle rotated by
+    ``degrees``."""
     a = math.radians(degrees)
     c, s = abs(math.cos(a)), abs(math.sin(a))
     return w * c + h * s, w * s + h * c
 
 
 def draw_mask(placed: list[Placed]) -> tuple[np.ndarray, list[dict]]:
-    """Draw the lines into a uint8 ink mask (255 = full ink) cropped to the block's ink.
+    """Draw the lines into an ink mask cropped to the block's ink plus PAD px per side.
 
-    Returns the mask and, per line, ``{"text", "quad", "words"}`` in mask coordinates.
+    Returns:
+        The mask, ``(H, W)`` uint8 coverage (0 = paper, 255 = full ink), and per line
+        ``{"text", "quad", "words": [{"text", "quad"}]}`` where a quad is 4 ``[x, y]``
+        points in px, clockwise from top-left, in mask coordinates (a blank line has
+        ``quad`` None and no words; a word without ink gets a zero-width quad).
     """
     x0, y0, x1, y1 = block_box(placed)
     ox, oy = PAD - int(x0), PAD - int(y0)
@@ -138,12 +163,18 @@ def _line_record(p: Placed, ox: int, oy: int) -> dict:
 
 
 def box_quad(x0, y0, x1, y1) -> list[list[float]]:
+    """The box as a quad: ``[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]`` (clockwise, px)."""
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
 def rotate_mask(mask: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate the ink mask about its centre into an enlarged canvas; returns it and the
-    2x3 affine matrix that maps mask points to the rotated canvas."""
+    """Rotate the ink mask by ``degrees`` (counter-clockwise, OpenCV's convention) about
+    its centre into a canvas enlarged to hold it, bilinear.
+
+    Returns:
+        The rotated ``(H', W')`` uint8 mask and the 2x3 float64 affine matrix mapping
+        mask points ``[x, y]`` to it (for :func:`affine_fn`).
+    """
     h, w = mask.shape
     nw, nh = rotated_size(w, h, degrees)
     nw, nh = math.ceil(nw) + 2, math.ceil(nh) + 2
@@ -159,6 +190,7 @@ def paper_with_ink(mask: np.ndarray, paper: int, ink: int) -> np.ndarray:
     """Plain paper of tone ``paper`` with ink of tone ``ink`` where the mask says.
 
     On uniform paper, blending ``p - (p - ink) * a / 255`` is a 256-entry lookup table.
+    ``mask`` is ``(H, W)`` uint8 coverage; returns an ``(H, W)`` uint8 grey image.
     """
     a = np.arange(256, dtype=np.int32)
     lut = (paper - ((paper - ink) * a + 127) // 255).astype(np.uint8)
@@ -181,11 +213,16 @@ def transform_lines(lines: list[dict], fn) -> list[dict]:
 
 
 def affine_fn(m: np.ndarray):
+    """The point transform of a 2x3 affine matrix, for :func:`transform_lines`."""
     return lambda pts: pts @ m[:, :2].T + m[:, 2]
 
 
 def rot90_page(page: np.ndarray, lines: list[dict], degrees: int):
-    """Rotate the page counter-clockwise by a multiple of 90 degrees, quads included."""
+    """Rotate the page counter-clockwise by ``degrees`` (a multiple of 90), quads included.
+
+    ``page`` is ``(H, W)`` uint8; returns the rotated, C-contiguous page and the lines with
+    their quads moved onto it.
+    """
     k = (degrees // 90) % 4
     for _ in range(k):
         h, w = page.shape[:2]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from synthtext.dataset.runner import RunResult, run
 from synthtext.dataset.seeds import split_counts
+from synthtext.fonts.fontset import FontSet, resolve_fonts
 from synthtext.render.config import RenderConfig
 from synthtext.render.renderer import Renderer, open_corpora
 
@@ -26,8 +27,14 @@ class RenderJob:
 
     @classmethod
     def create(cls, cfg: RenderConfig) -> "RenderJob":
-        from synthtext.fonts.fontset import FontSet, resolve_fonts
+        """Validate ``cfg``, open its corpora and fonts once, and record their checksums
+        (corpus sha256 and size in bytes, font-set fingerprint and font list).
 
+        Raises:
+            ConfigError, CorpusError, FontError: as :meth:`RenderConfig.validate`,
+                :func:`~synthtext.render.renderer.open_corpora` and
+                :func:`~synthtext.fonts.fontset.resolve_fonts`.
+        """
         cfg.validate()
         mix = open_corpora(cfg)
         fonts = FontSet(resolve_fonts(cfg.fonts))
@@ -39,9 +46,11 @@ class RenderJob:
                                                        "list": font_list}})
 
     def config(self) -> dict:
+        """What the dataset info records: the render config and the input checksums."""
         return {"render": self.cfg.to_json(), **self.inputs}
 
     def build(self) -> Renderer:
+        """The process' Renderer for this config (built once per worker process)."""
         return _renderer(self.cfg)
 
 
@@ -63,11 +72,16 @@ def render_shards(cfg: RenderConfig, out: str | Path, n: int, **run_options) -> 
 
     ``run_options`` go to :func:`synthtext.dataset.runner.run` (shard_size, image_format, quality,
     workers, backend, scheduler, overwrite, progress).
+
+    Raises:
+        UserError: as :meth:`RenderJob.create` (config, corpora, fonts) and the runner (the
+            output directory).
     """
     job = RenderJob.create(cfg)
     return run(job, out, split_counts(n, cfg.split), kind="render", **run_options)
 
 
 def render_sample(cfg: RenderConfig, index: int, split: str = "train"):
-    """Sample ``index`` of ``split``: the same pixels and label as in the shards."""
+    """Sample ``index`` of ``split``: the same pixels and label as in the shards (see
+    :meth:`~synthtext.render.renderer.Renderer.sample`)."""
     return _renderer(cfg).sample(split, index)

@@ -5,7 +5,9 @@ with FreeType), minus its cost: Pillow rasterises every glyph of every line agai
 measured 1–3 ms per 60-character line for our handwriting fonts, while a line composed from
 cached glyph bitmaps (keyed by glyph id and quarter-pixel phase) takes ~0.2 ms. Shaping
 still runs on the whole line, so kerning, ligatures and contextual forms are kept; advance
-widths equal Pillow's ``getlength`` with raqm.
+widths equal Pillow's ``getlength`` with raqm. Glyphs are rasterised unhinted
+(``FT_LOAD_NO_HINTING``) in FreeType's 8-bit antialiased mode, once per glyph and
+quarter-pixel horizontal phase.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ _IDENTITY = freetype.Matrix(0x10000, 0, 0, 0x10000)
 class Run:
     """A shaped string: glyph bitmaps at integer offsets from the pen origin (x=0, baseline).
 
-    ``clusters[k]`` is the index of the first character that glyph k belongs to, so the ink
-    of any character range (a word) can be boxed.
+    ``bitmaps[k]`` is glyph k's ``(h, w)`` uint8 coverage (``(0, 0)`` for a glyph without
+    ink, e.g. a space); ``clusters[k]`` is the index of the first character that glyph k
+    belongs to (HarfBuzz's cluster), so the ink of any character range (a word) can be
+    boxed; ``advance`` is the pen advance in px (fractional).
     """
 
     bitmaps: list[np.ndarray]
@@ -39,7 +43,8 @@ class Run:
     advance: float
 
     def box(self):
-        """Ink box (x0, y0, x1, y1) of the whole run, or None when nothing has ink."""
+        """Ink box (x0, y0, x1, y1) in px from the origin (x1, y1 exclusive), or None when
+        nothing has ink."""
         return self.boxes([(0, 1 << 30)])[0]
 
     def boxes(self, spans: list[tuple[int, int]]) -> list:
@@ -62,7 +67,9 @@ class Run:
         return out
 
     def draw(self, mask: np.ndarray, x: int, baseline: int) -> None:
-        """Blend into ``mask`` (uint8 coverage) by per-pixel maximum, as FreeType callers do."""
+        """Blend into ``mask`` (``(H, W)`` uint8 coverage) with the origin at (x, baseline),
+        by per-pixel maximum, so overlapping glyphs never add up past full ink. The run
+        must fit inside the mask (draw_mask sizes it from the ink boxes)."""
         for bm, gx, gy in zip(self.bitmaps, self.xs, self.ys):
             if bm.size:
                 top, left = baseline + gy, x + gx
@@ -71,7 +78,8 @@ class Run:
 
 
 class ShapedFont:
-    """One font file (face) at any number of pixel sizes, with per-size glyph caches."""
+    """One font file (face ``index`` of a collection) at any number of pixel sizes, with
+    per-size glyph caches; opened once by FreeType (freetype-py) and HarfBuzz (uharfbuzz)."""
 
     def __init__(self, path: str, index: int = 0):
         self.path, self.index = path, index
@@ -80,6 +88,7 @@ class ShapedFont:
         self._sizes: dict[int, SizedFont] = {}
 
     def at(self, size: int) -> "SizedFont":
+        """The font at ``size`` px (em size), cached; over 64 sizes the cache starts over."""
         sf = self._sizes.get(size)
         if sf is None:
             if len(self._sizes) >= 64:
@@ -89,7 +98,11 @@ class ShapedFont:
 
 
 class SizedFont:
-    """Shaping, metrics and cached glyphs for one pixel size (``size`` = em in px, as Pillow)."""
+    """Shaping, metrics and cached glyphs for one pixel size (``size`` = em in px, as Pillow).
+
+    ``ascent`` and ``descent`` are FreeType's size metrics rounded up to whole px (both
+    positive); HarfBuzz positions come in 1/64 px (26.6 fixed point) and are divided here.
+    """
 
     def __init__(self, owner: ShapedFont, size: int):
         self.owner, self.size = owner, size
@@ -122,6 +135,9 @@ class SizedFont:
         return w
 
     def run(self, text: str) -> Run:
+        """Shape ``text`` as one HarfBuzz run (direction and script guessed from the text)
+        and place cached glyph bitmaps at its positions: pen x rounded down to whole px,
+        the remainder picked among PHASES sub-pixel rasters."""
         infos, positions = self._shape(text)
         bitmaps, xs, ys, clusters = [], [], [], []
         pen = 0

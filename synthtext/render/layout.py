@@ -1,6 +1,6 @@
 """Page layout: sample the page's parameters, then break text into the lines that fit.
 
-Sampling only draws numbers into a JSON-able dict; :func:`wrap` and :func:`fit_lines` are
+Sampling only draws numbers into a JSON-able dict; :func:`wrap` and :func:`lines_that_fit` are
 deterministic given those numbers and the font's measurements. Indentation is written into
 the label as leading spaces by one rule: a line indented by ``n`` space widths (of its own
 font and size) from the text block's left edge starts with ``n`` spaces. Only left-aligned
@@ -31,10 +31,12 @@ class LayoutLine:
 
     @property
     def body(self) -> str:
+        """The words joined by single spaces (what is drawn)."""
         return " ".join(self.words)
 
     @property
     def label(self) -> str:
+        """The line's label: ``indent`` leading spaces, then the body ("" when blank)."""
         return "" if self.blank else " " * self.indent + self.body
 
 
@@ -45,7 +47,8 @@ def _pick(rng, weights: dict):
 
 
 def sample_length(rng, cfg: RenderConfig) -> int:
-    """Text length in ``cfg.length_unit``: uniform, or log-uniform for more short texts."""
+    """Text length in ``cfg.length_unit``, in ``cfg.length`` (both ends included): uniform,
+    or log-uniform for more short texts."""
     low, high = cfg.length
     if cfg.length_dist == "uniform":
         return int(rng.integers(low, high + 1))
@@ -53,7 +56,15 @@ def sample_length(rng, cfg: RenderConfig) -> int:
 
 
 def sample_page(rng, cfg: RenderConfig) -> dict:
-    """Canvas, margins, type size, spacing, tones, alignment, orientation and length target."""
+    """Canvas, margins, type size, spacing, tones, alignment, orientation and length target.
+
+    Returns a JSON-able dict (recorded in the sample's ``params``): ``canvas`` [w, h] px,
+    ``margins`` [left, top, right, bottom] px (fractions of the shorter side times it),
+    ``font_size`` px, ``line_spacing`` and ``block_width`` (see RenderConfig), ``align``,
+    ``ink``/``paper`` grey levels, ``rotation`` degrees (multiple of 90), ``skew`` degrees
+    (0 unless drawn), ``placement`` [x, y] fractions of the free space, ``length`` and
+    ``length_unit``.
+    """
     w = int(rng.integers(cfg.width[0], cfg.width[1] + 1))
     h = int(rng.integers(cfg.height[0], cfg.height[1] + 1))
     short = min(w, h)
@@ -79,7 +90,12 @@ def sample_page(rng, cfg: RenderConfig) -> dict:
 
 
 def sample_line(rng, cfg: RenderConfig) -> dict:
-    """A tight single-line image: height, type size within it, padding and tones."""
+    """A tight single-line image: height, type size within it, padding and tones.
+
+    Returns a JSON-able dict: ``height`` px, ``font_size`` px (at most the height),
+    ``pad`` [left, right] px, ``vertical`` fraction of the free height above the ink,
+    ``ink``/``paper``, ``rotation``, ``skew`` (degrees), ``length`` and ``length_unit``.
+    """
     height = int(rng.integers(cfg.line_height[0], cfg.line_height[1] + 1))
     low = min(cfg.font_size[0], height)
     size = int(rng.integers(low, min(cfg.font_size[1], height) + 1))
@@ -100,7 +116,12 @@ def sample_line(rng, cfg: RenderConfig) -> dict:
 
 
 def sample_paragraphs(rng, cfg: RenderConfig, n_paragraphs: int, align: str) -> dict:
-    """Which corpus paragraph breaks show on the page, and how paragraphs are set off."""
+    """Which corpus paragraph breaks show on the page, and how paragraphs are set off.
+
+    Returns a JSON-able dict: ``breaks`` (one bool per break between the ``n_paragraphs``),
+    ``blank_line``, ``first_line_indent`` and ``paragraph_indent`` (one per paragraph), both
+    in spaces and 0 unless ``align`` is left or justify.
+    """
     indentable = align in ("left", "justify")
     lo, hi = cfg.indent_spaces
     first = int(rng.integers(lo, hi + 1)) if indentable and rng.random() < cfg.first_line_indent else 0
@@ -115,7 +136,8 @@ def sample_paragraphs(rng, cfg: RenderConfig, n_paragraphs: int, align: str) -> 
 
 
 def merge_paragraphs(paragraphs, breaks: list[bool]) -> list[tuple[list[str], int]]:
-    """Join corpus paragraphs whose break is not shown; keep each one's first index."""
+    """Join corpus paragraphs whose break is not shown (``breaks[i]`` False joins paragraph
+    i + 1 to the one before); returns ``(words, index of its first corpus paragraph)``."""
     merged = [(list(paragraphs[0]), 0)]
     for i, (para, brk) in enumerate(zip(paragraphs[1:], breaks), start=1):
         if brk:
@@ -128,7 +150,10 @@ def merge_paragraphs(paragraphs, breaks: list[bool]) -> list[tuple[list[str], in
 def wrap(paragraphs, style: dict, width_of, space: float, max_width: float) -> list[LayoutLine]:
     """Greedy line breaking by measured widths; stops at a word that cannot fit at all.
 
-    ``width_of(text)`` is the advance width of ``text``; ``space`` that of one space.
+    ``paragraphs`` are word tuples; ``style`` is :func:`sample_paragraphs`' dict;
+    ``width_of(text)`` is the advance width of ``text`` in px, ``space`` that of one space,
+    ``max_width`` the block width in px. A word wider than a line is broken after a hyphen,
+    comma, closing bracket or slash when that makes it fit.
     """
     lines: list[LayoutLine] = []
     for words, first_idx in merge_paragraphs(paragraphs, style["breaks"]):
@@ -189,6 +214,8 @@ def _split_long(word: str, width_of, room: float) -> tuple[str, str]:
 
 
 def lines_that_fit(n_lines_avail: int, lines: list[LayoutLine]) -> list[LayoutLine]:
+    """The first ``n_lines_avail`` lines, trailing blank lines dropped, indents made
+    relative (see :func:`relative_indents`)."""
     kept = lines[:max(0, n_lines_avail)]
     while kept and kept[-1].blank:
         kept.pop()

@@ -59,6 +59,11 @@ class Reject(Exception):
 
 
 def open_corpora(cfg: RenderConfig) -> CorpusMix:
+    """The config's corpora as one weighted mix, cut into ``cfg.split`` when it has splits.
+
+    Raises:
+        CorpusError: a corpus cannot be opened or is too small for a split.
+    """
     mix = CorpusMix([(Corpus(path, format=cfg.corpus_format, encoding=cfg.encoding), w)
                      for path, w in cfg.corpus_list()])
     if cfg.split:
@@ -67,7 +72,12 @@ def open_corpora(cfg: RenderConfig) -> CorpusMix:
 
 
 class Renderer:
-    """Loaded corpora and fonts for one config; make samples by index."""
+    """Loaded corpora and fonts for one config; make samples by index.
+
+    ``corpus`` and ``fonts`` default to opening what ``cfg`` names (pass them to share one
+    copy). Raises ConfigError for an invalid config, CorpusError/FontError for unusable
+    corpora or fonts.
+    """
 
     def __init__(self, cfg: RenderConfig, corpus: CorpusMix | None = None,
                  fonts: FontSet | None = None):
@@ -88,6 +98,17 @@ class Renderer:
         return shaped.at(size)
 
     def sample(self, split: str, index: int) -> Sample:
+        """Sample ``index`` of ``split``: the same pixels and label in every process.
+
+        The image is uint8 ``(H, W)`` grey as drawn (then through ``cfg.augment`` when
+        set); quads are 4 ``[x, y]`` points in px (TL, TR, BR, BL). ``meta``
+        records the font, corpus bytes, drawn parameters, ``attempt`` and per-cause
+        ``rejects`` (and stripped characters under ``--missing-glyphs strip``).
+
+        Raises:
+            UserError: no valid sample in MAX_ATTEMPTS attempts, or, under
+                ``--missing-glyphs error``, a character no font renders.
+        """
         rejects: Counter = Counter()
         for attempt in range(MAX_ATTEMPTS):
             rng = sample_rng(self.cfg.seed, split, index, attempt)

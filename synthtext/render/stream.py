@@ -1,41 +1,30 @@
 """On-the-fly rendering for training: a torch ``IterableDataset`` of fresh samples.
 
-Kept apart from the rest of ``synthtext`` so that rendering never pays torch's import time.
+Kept apart from the rest of ``synthtext.render`` so that rendering never pays torch's import
+time.
 """
 
 from __future__ import annotations
 
-from torch.utils.data import IterableDataset, get_worker_info
-
+from synthtext.dataset.stream import GeneratorStream
 from synthtext.render.config import RenderConfig
 from synthtext.render.generate import _renderer
 
 
-class RenderStream(IterableDataset):
-    """An iterable of freshly rendered samples, usable as a torch ``IterableDataset``.
+class RenderStream(GeneratorStream):
+    """Freshly rendered samples ``start, start+1, ...`` of ``split`` (endless when ``n`` is
+    None) as a torch ``IterableDataset``; sample ``i`` equals sample ``i`` of
+    ``synthgen render`` with the same config (see :class:`GeneratorStream`).
 
-    Indices ``start, start+1, ...`` (endless when ``n`` is None) are dealt round-robin to
-    DataLoader workers, so no two workers render the same sample. ``transform`` maps each
-    :class:`~synthtext.dataset.sample.Sample` to what the loader should yield.
+    Raises:
+        ConfigError: ``cfg`` is invalid.
     """
 
     def __init__(self, cfg: RenderConfig, split: str = "train", n: int | None = None,
                  start: int = 0, transform=None):
-        super().__init__()
-        self.cfg, self.split, self.n, self.start = cfg.validate(), split, n, start
-        self.transform = transform
+        super().__init__(split, n, start, transform)
+        self.cfg = cfg.validate()
 
-    def __iter__(self):
-        worker, workers = _worker_info()
-        renderer = _renderer(self.cfg)
-        i = self.start + worker
-        while self.n is None or i < self.start + self.n:
-            sample = renderer.sample(self.split, i)
-            yield self.transform(sample) if self.transform else sample
-            i += workers
-
-
-def _worker_info() -> tuple[int, int]:
-    info = get_worker_info()
-    return (info.id, info.num_workers) if info is not None else (0, 1)
-
+    def generator(self):
+        """The per-process :class:`~synthtext.render.renderer.Renderer` of the config."""
+        return _renderer(self.cfg)
