@@ -26,6 +26,12 @@ import sys
 import time
 from pathlib import Path
 
+from model.domain_terms import domain_cer
+from synthtext.dataset.info import read_info
+from synthtext.dataset.runner import run
+from synthtext.render.config import RenderConfig
+from synthtext.render.generate import RenderJob
+
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 TEST_FONTS = ("pt-serif-regular", "kalam-regular")  # held out of training
@@ -68,13 +74,8 @@ def write_config(out: Path, name: str, cfg: dict) -> str:
 
 def render_set(out: Path, name: str, cfg: dict, n: int, split: str = "test") -> str:
     """Shards of one held-out region of the corpus (``test`` or ``validation``)."""
-    from synthtext.dataset.runner import run
-    from synthtext.render.config import RenderConfig
-    from synthtext.render.generate import RenderJob
-
     d = out / "data" / name
-    if not (d / "dataset.json").exists() or json.loads(
-            (d / "dataset.json").read_text()).get("status") != "complete":
+    if (read_info(d) or {}).get("status") != "complete":
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
         kw["corpora"] = tuple(tuple(c) for c in cfg["corpora"])
         kw["split"] = tuple(cfg["split"].items())
@@ -138,8 +139,6 @@ def train(out: Path, name: str, data: list[str], val: list[str], steps: int,
 
 def evaluate(ckpt: str, spec: str, limit: int) -> dict:
     """``fphtr eval`` with every prediction, plus CER on domain terms."""
-    from model.domain_terms import domain_cer
-
     cmd = [sys.executable, "-m", "cli.fphtr", "eval", "--checkpoint", ckpt, "--data", spec,
            "--limit", str(limit), "--examples", str(limit)]
     log(" ".join(cmd))
