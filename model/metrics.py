@@ -48,10 +48,7 @@ def cer(refs, hyps, tags=()) -> float:
     Raises:
         ValueError: ``refs`` and ``hyps`` differ in length.
     """
-    m = Metrics(tags)
-    for r, h in zip(refs, hyps, strict=True):
-        m.add(r, h)
-    return m.result()["cer"]
+    return _rates(refs, hyps, tags)["cer"]
 
 
 def wer(refs, hyps, tags=()) -> float:
@@ -60,10 +57,14 @@ def wer(refs, hyps, tags=()) -> float:
     Raises:
         ValueError: ``refs`` and ``hyps`` differ in length.
     """
+    return _rates(refs, hyps, tags)["wer"]
+
+
+def _rates(refs, hyps, tags) -> dict:
     m = Metrics(tags)
     for r, h in zip(refs, hyps, strict=True):
         m.add(r, h)
-    return m.result()["wer"]
+    return m.result()
 
 
 class Metrics:

@@ -1,6 +1,6 @@
 """Schedules with a clock that checkpoints carry: learning rate by step, mixture by samples.
 
-DAN's page-model recipe (Coquenet et al., "DAN: a Segmentation-free Document Attention
+DAN's page-model training (Coquenet et al., "DAN: a Segmentation-free Document Attention
 Network for Handwritten Document Recognition", TPAMI 2023; its training config) moves the
 synthetic share linearly from 0.9 to 0.2 over 200,000 samples and saves that clock; a
 resumed run must continue the same curve, not restart it. Both classes are pure functions

@@ -1,6 +1,6 @@
 """The training loop: AdamW, warm-up + cosine, clipping, AMP, EMA, DDP, checkpoints.
 
-The recipe follows FPHTR (Singh & Karayev, "Full Page Handwriting Recognition via Image to
+The method follows FPHTR (Singh & Karayev, "Full Page Handwriting Recognition via Image to
 Sequence Extraction", ICDAR 2021): teacher-forced cross-entropy on the next symbol of
 ``<bos> text <eos>``. Run under ``torchrun`` it reads ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``
 and joins a process group (:mod:`model.distributed`); validation and checkpoint writing

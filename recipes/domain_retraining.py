@@ -24,6 +24,7 @@ import json
 import subprocess
 import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 from model.domain_terms import domain_cer
@@ -46,8 +47,6 @@ def log(msg: str) -> None:
 
 def font_manifests(out: Path) -> tuple[str, str]:
     """Training and held-out manifests carved from the embedded font manifest."""
-    from importlib import resources
-
     embedded = json.loads((resources.files("font_manifests") / "embedded.json").read_text())
     paths = []
     for name, keep in (("train", lambda f: f["id"] not in TEST_FONTS),
@@ -151,7 +150,7 @@ def evaluate(ckpt: str, spec: str, limit: int) -> dict:
 
 def chart(results: dict, path: Path) -> None:
     """Grouped bars: CER of each model on each test set (and on its domain terms)."""
-    import matplotlib
+    import matplotlib  # heavy; only the chart at the end needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
