@@ -12,9 +12,9 @@ data pipeline all use it the same way::
 Conventions
     * image: uint8, grayscale (H, W) (main path) or colour (H, W, 3); light paper, dark ink.
     * quads: float (N, 4, 2) array of (x, y) pixel coordinates (pixel centres at integers),
-      corners TL, TR, BR, BL of each line or word box.  Geometric ops return them moved;
-      the others return them unchanged.  Pass *all* boxes that hold ink: they are what
-      geometric ops keep inside the canvas.
+      corners TL, TR, BR, BL of each line or word box.  Geometric ops return them moved
+      and grown to hold all of their ink; the others return them unchanged.  Pass *all*
+      boxes that hold ink: they are what geometric ops keep inside the canvas.
     * randomness: only the ``numpy.random.Generator`` passed in.  Noise fields are drawn from
       seeds stored in params, so ``apply`` is a pure function of (image, params).
 
@@ -26,14 +26,18 @@ Ops (``OPS``; each a dataclass whose fields are its ranges, i.e. its config para
                defocus_blur, jpeg, downscale_upscale
 Each op has ``sample(rng, image_shape, quads=None) -> params`` and
 ``apply(image, params) -> image``; ``apply_quads(quads, params, image_shape)`` moves boxes.
+(``move_corners`` moves only their corners: what sampling uses, so params stay as drawn.)
 
 Keeping the label true
     * Matrix warps (rotate, shear, perspective, scale) keep the canvas size and, when the
       transformed content would cross the border (less ``margin`` px), add a zoom-out+shift
       that brings it back (recorded as ``fit``); content is the quads, or the whole canvas
       when no quads are given.  Uncovered areas get the paper colour (border median).
-    * elastic and baseline_wobble displace by a few px, tapered to 0 at the canvas edge;
-      quads follow at their corners (edges of a box may bow by up to the amplitude).
+    * elastic and baseline_wobble displace by a few px, tapered to 0 at the canvas edge.
+    * After every geometric op each box still holds all of its ink: its corners move, then
+      its edges (same directions, same corner order) are pushed past every pixel the
+      resampling can darken from it, bilinear spread and bowed edges included
+      (:mod:`augment.quads`); boxes stay inside the canvas.
     * resample is the only op that changes the shape (another scan resolution; params and
       ``Pipeline.sample()["output_shape"]`` record it); no preset uses it.
     * Photometric ranges never remove more than about half of the ink's contrast.

@@ -40,7 +40,8 @@ class Op:
     constructor coerces config values to the field types and validates them, raising
     :class:`~augment.errors.AugmentConfigError` naming the op and parameter.  ``CHOICES``
     maps a str field to its allowed values.  Photometric ops leave quads and shape alone;
-    geometric ops override ``apply_quads`` (and ``output_shape`` when they resize).
+    geometric ops override ``apply_quads`` and ``move_corners`` (and ``output_shape`` when
+    they resize).
 
     Images are uint8 numpy arrays, grayscale ``(H, W)`` or colour ``(H, W, 3)``; quads are
     float ``(N, 4, 2)`` arrays of (x, y) pixel coordinates, corners TL, TR, BR, BL.
@@ -82,10 +83,20 @@ class Op:
         raise NotImplementedError
 
     def apply_quads(self, quads, params: dict, image_shape) -> np.ndarray | None:
-        """``quads`` (float ``(N, 4, 2)``, px) moved as :meth:`apply` moves the pixels.
+        """``quads`` (float ``(N, 4, 2)``, px) after :meth:`apply`: still holding all their ink.
 
+        A geometric op moves the corners and grows each box over every pixel its
+        resampling darkens from the box (see :mod:`augment.quads`), kept inside the canvas.
         ``image_shape`` is the shape *before* the op; ``None`` quads give ``None``.  This
         default (for photometric ops) returns an unchanged float64 copy.
+        """
+        return None if quads is None else as_quads(quads).copy()
+
+    def move_corners(self, quads, params: dict, image_shape) -> np.ndarray | None:
+        """``quads`` (float ``(N, 4, 2)``, px) with only their corners moved as the op moves points.
+
+        Cheaper than :meth:`apply_quads` and not grown; used while sampling, where later
+        ops fit and cap their params to the text.  Same arguments; this default returns a copy.
         """
         return None if quads is None else as_quads(quads).copy()
 

@@ -71,6 +71,11 @@ class Combinator(Op):
     def apply_quads(self, quads, params, image_shape):
         if quads is None:
             return None
+        return engine.move_quads(self.records(params), image_shape, quads)
+
+    def move_corners(self, quads, params, image_shape):
+        if quads is None:
+            return None
         return engine.advance(self.records(params), image_shape, quads)[1]
 
     def output_shape(self, params, image_shape):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .base import COMBINATORS, OPS, as_quads, check_image, shape2
 from .errors import AugmentConfigError
-from .warp import GeometricOp, warp_image
+from .warp import GeometricOp, Warp
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,13 +50,14 @@ def flatten(record: dict) -> list[dict]:
 def advance(records: list[dict], shape, quads=None):
     """``((H, W), quads)`` after leaf ``records``, without touching pixels (used while sampling).
 
-    ``quads`` (float ``(N, 4, 2)`` px, or None) are moved by the geometric records only.
+    ``quads`` (float ``(N, 4, 2)`` px, or None) have their corners moved by the geometric
+    records only (:meth:`~augment.base.Op.move_corners`; not grown as :func:`run` grows them).
     """
     shape = shape2(shape)
     for rec in records:
         op = leaf(rec["op"])
         if quads is not None and op.geometric:
-            quads = op.apply_quads(quads, rec["params"], shape)
+            quads = op.move_corners(quads, rec["params"], shape)
         shape = op.output_shape(rec["params"], shape)
     return shape, quads
 
@@ -65,34 +66,56 @@ def _fusable(op) -> bool:
     return isinstance(op, GeometricOp) and op.fusable
 
 
+def _passes(records: list[dict]):
+    """``[(op, params), ...]`` runs to apply in one go: consecutive fusable warps together
+    (one resampling), every other record alone."""
+    i = 0
+    while i < len(records):
+        j = i + 1
+        if _fusable(leaf(records[i]["op"])):
+            while j < len(records) and _fusable(leaf(records[j]["op"])):
+                j += 1
+        yield [(leaf(r["op"]), r["params"]) for r in records[i:j]]
+        i = j
+
+
+def _pass_quads(steps, shape, quads, warp: Warp | None = None):
+    """``quads`` after one pass of :func:`_passes` on a canvas of ``shape`` (see :func:`run`);
+    ``warp`` is the pass's :class:`Warp` when the caller already made it."""
+    op, params = steps[0]
+    if _fusable(op):
+        return (warp or Warp(steps, shape)).quads(quads)
+    return op.apply_quads(quads, params, shape) if op.geometric else quads
+
+
+def move_quads(records: list[dict], shape, quads):
+    """The float64 ``(N, 4, 2)`` quads :func:`run` returns for ``quads``, without the pixels."""
+    shape, q = shape2(shape), as_quads(quads)
+    for steps in _passes(records):
+        q = _pass_quads(steps, shape, q)
+        for op, params in steps:
+            shape = op.output_shape(params, shape)
+    return q
+
+
 def run(image: np.ndarray, records: list[dict], quads=None):
     """Apply leaf ``records`` to ``image`` (and ``quads``); consecutive warps are fused.
 
     ``image`` is uint8 ``(H, W)`` or ``(H, W, 3)`` and is never modified; returns a new
-    image and the moved quads (float ``(N, 4, 2)``, the input's float dtype or float64) or
-    None.  Raises as :func:`augment.base.check_image` for an unusable image.
+    image and the quads (float ``(N, 4, 2)``, the input's float dtype or float64) moved and
+    grown so each still holds all its ink (:meth:`~augment.base.Op.apply_quads`), or None.
+    Raises as :func:`augment.base.check_image` for an unusable image.
     """
     out = check_image(image)
     dtype = np.asarray(quads).dtype if quads is not None else None
     q = None if quads is None else as_quads(quads)
-    i, copied = 0, False
-    while i < len(records):
-        op = leaf(records[i]["op"])
-        if _fusable(op):
-            j = i
-            while j < len(records) and _fusable(leaf(records[j]["op"])):
-                j += 1
-            steps = [(leaf(r["op"]), r["params"]) for r in records[i:j]]
-            out = warp_image(out, steps)
-            for step_op, params in steps:
-                q = step_op.apply_quads(q, params, out.shape)
-            i = j
-        else:
-            shape = out.shape
-            out = op.apply(out, records[i]["params"])
-            if op.geometric:
-                q = op.apply_quads(q, records[i]["params"], shape)
-            i += 1
+    copied = False
+    for steps in _passes(records):
+        shape = out.shape
+        warp = Warp(steps, shape) if _fusable(steps[0][0]) else None  # one map for both
+        out = warp.image(out) if warp else steps[0][0].apply(out, steps[0][1])
+        if q is not None:
+            q = _pass_quads(steps, shape, q, warp)
         copied = True
     if not copied:
         out = out.copy()

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .base import as_quads, check_image, random_shift, register, shape2, uniform
+from .quads import REACH, dilate, enclose, inside_canvas
 from .warp import GeometricOp, HomographyOp, centred
 
 
@@ -182,7 +183,7 @@ class Resample(GeometricOp):
         interp = cv2.INTER_AREA if down else cv2.INTER_LINEAR
         return cv2.resize(check_image(image), (w2, h2), interpolation=interp)
 
-    def apply_quads(self, quads, params, image_shape):
+    def move_corners(self, quads, params, image_shape):
         if quads is None:
             return None
         h, w = shape2(image_shape)
@@ -191,3 +192,23 @@ class Resample(GeometricOp):
         q[..., 0] = (q[..., 0] + 0.5) * (w2 / w) - 0.5
         q[..., 1] = (q[..., 1] + 0.5) * (h2 / h) - 0.5
         return q
+
+    def apply_quads(self, quads, params, image_shape):
+        """Corners scaled with the pixel grid, edges pushed past the resize's footprint.
+
+        Bilinear enlarging reads source pixels less than :data:`~augment.quads.REACH` px
+        away; area shrinking by ``s`` = old/new side averages those less than
+        ``(s + 1) / 2`` px from the output pixel's centre (OpenCV's ``INTER_AREA``).
+        """
+        if quads is None:
+            return None
+        q, shape = as_quads(quads), shape2(image_shape)
+        (h, w), (h2, w2) = shape, self.output_shape(params, image_shape)
+        if (h2, w2) == (h, w) or not len(q):
+            return q.copy()
+        rx, ry = REACH, REACH
+        if h2 * w2 < h * w:  # apply() shrinks with INTER_AREA
+            rx, ry = (w / w2 + 1.0) / 2.0, (h / h2 + 1.0) / 2.0
+        grown = self.move_corners(dilate(q, rx, ry).reshape(-1, 4, 2), params, shape)
+        grown = grown.reshape(len(q), 16, 2)
+        return inside_canvas(enclose(self.move_corners(q, params, shape), grown), (h2, w2))

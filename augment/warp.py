@@ -11,9 +11,13 @@ Two kinds of shape-preserving warp exist:
   to the identity.  The canvas shape never changes.
 * :class:`DisplacementOp` (elastic, baseline wobble) is a smooth displacement field of a few
   pixels, built on a low-resolution node grid and tapered to zero at the canvas edges so that
-  nothing crosses them.  Quads follow by inverting the field at the quad corners (a few
-  fixed-point steps); a box is then carried exactly at its corners and approximately along
-  its edges (which may bow by up to the field's amplitude).
+  nothing crosses them.
+
+Quads keep holding all ink (see :class:`Warp`): a box's corners are moved (inverting a field
+by a few fixed-point steps), then its edges are pushed out, keeping their directions, past
+every output pixel the resampling can darken from the box: for a matrix warp the image of
+the box grown by the bilinear reach, for a field the pixels whose source, read off the very
+map ``remap`` uses, falls in that grown box (so bowed edges are covered too).
 
 Consecutive shape-preserving warps in a pipeline are fused: homographies compose into one
 ``warpAffine``/``warpPerspective``; mixed chains compose their inverse maps on a grid 8 px
@@ -30,8 +34,20 @@ import numpy as np
 
 from .base import Op, as_quads, check_image, shape2
 from .fields import node_coords, paper_colour
+from .quads import (
+    REACH,
+    assemble,
+    dilate,
+    edge_normals,
+    enclose,
+    frame_normals,
+    halfplanes,
+    inside_canvas,
+    support,
+)
 
 STEP = 8  # spacing of the coarse inverse-map grid, px
+REMAP_ROWS = 32000  # cv2.remap needs maps under SHRT_MAX (32767) rows and columns
 
 
 class GeometricOp(Op):
@@ -56,6 +72,9 @@ class GeometricOp(Op):
         return warp_image(check_image(image), [(self, params)])
 
     def apply_quads(self, quads, params, image_shape):
+        return None if quads is None else Warp([(self, params)], image_shape).quads(quads)
+
+    def move_corners(self, quads, params, image_shape):
         if quads is None:
             return None
         q = as_quads(quads)
@@ -182,11 +201,16 @@ class DisplacementOp(GeometricOp):
     def _evaluate(f: np.ndarray, pts, shape) -> np.ndarray:
         h, w = shape2(shape)
         fh, fw = f.shape[:2]
-        p = np.asarray(pts, dtype=np.float32).reshape(-1, 1, 2)
+        flat = np.asarray(pts, dtype=np.float32).reshape(-1, 2)
+        n = len(flat)
+        cols = -(-n // REMAP_ROWS) if n > REMAP_ROWS else 1  # remap takes < 32767 rows
+        p = np.zeros((-(-n // cols) * cols, 2), np.float32)
+        p[:n] = flat
+        p = p.reshape(-1, cols, 2)
         u = p[..., 0] * ((fw - 1) / max(w - 1, 1))
         v = p[..., 1] * ((fh - 1) / max(h - 1, 1))
         d = cv2.remap(f, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return d.reshape(np.shape(pts)).astype(np.float64)
+        return d.reshape(-1, 2)[:n].reshape(np.shape(pts)).astype(np.float64)
 
     def backward(self, pts, params, shape):
         f = self.field(params, shape)
@@ -223,37 +247,143 @@ def _coarse_grid(h: int, w: int) -> np.ndarray:
     return grid
 
 
-def _remap(image, steps, shape, fill):
-    h, w = shape
-    pts = _coarse_grid(h, w)
-    for op, params in reversed(steps):
-        pts = op.backward(pts, params, shape)
-    ny, nx = pts.shape[:2]
-    full = cv2.resize(pts.astype(np.float32), (nx * STEP, ny * STEP), interpolation=cv2.INTER_LINEAR)
-    maps = full[STEP:STEP + h, STEP:STEP + w]
-    return cv2.remap(image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                     borderValue=fill)
+class Warp:
+    """One bilinear resampling of a canvas by a run of shape-preserving warps.
+
+    ``steps`` is ``[(op, params), ...]`` in application order, ``shape`` the canvas
+    ``(H, W)``.  A pure homography chain is one matrix (one ``warpAffine`` or
+    ``warpPerspective``); any displacement field makes it a ``cv2.remap`` through an
+    inverse map composed on a grid :data:`STEP` px apart and upsampled bilinearly.
+    :meth:`image` and :meth:`quads` follow the same map, so the boxes hold every pixel the
+    resampling can darken.
+    """
+
+    def __init__(self, steps, shape):
+        self.steps, self.shape = list(steps), shape2(shape)
+        self.matrix = None  # the composed 3x3 matrix of a pure homography chain
+        if all(isinstance(op, HomographyOp) for op, _ in self.steps):
+            self.matrix = np.eye(3)
+            for op, params in self.steps:
+                self.matrix = op.matrix(params, self.shape) @ self.matrix
+        self._nodes = self._map = None
+
+    @property
+    def identity(self) -> bool:
+        """True when the chain is a homography equal to the identity (pixels are copied)."""
+        return self.matrix is not None and bool(np.allclose(self.matrix, np.eye(3), atol=1e-9))
+
+    def nodes(self) -> np.ndarray:
+        """float32 ``(ny, nx, 2)``: the input position each coarse grid node samples (px)."""
+        if self._nodes is None:
+            pts = _coarse_grid(*self.shape)
+            for op, params in reversed(self.steps):
+                pts = op.backward(pts, params, self.shape)
+            self._nodes = pts.astype(np.float32)
+        return self._nodes
+
+    def source_map(self) -> np.ndarray:
+        """float32 ``(H, W, 2)``: the input (x, y) px each output pixel samples in ``remap``."""
+        if self._map is None:
+            ny, nx = self.nodes().shape[:2]
+            full = cv2.resize(self.nodes(), (nx * STEP, ny * STEP), interpolation=cv2.INTER_LINEAR)
+            h, w = self.shape
+            self._map = full[STEP:STEP + h, STEP:STEP + w]
+        return self._map
+
+    def image(self, image: np.ndarray) -> np.ndarray:
+        """A new uint8 image, warped; areas from outside the canvas get the paper colour."""
+        fill = paper_colour(image)
+        kw = {"borderMode": cv2.BORDER_CONSTANT, "borderValue": fill}
+        if self.matrix is None:
+            return cv2.remap(image, self.source_map(), None, cv2.INTER_LINEAR, **kw)
+        if self.identity:
+            return image.copy()
+        h, w = self.shape
+        m = self.matrix
+        if np.allclose(m[2], [0, 0, 1], atol=1e-12):
+            return cv2.warpAffine(image, m[:2], (w, h), flags=cv2.INTER_LINEAR, **kw)
+        return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_LINEAR, **kw)
+
+    def quads(self, quads) -> np.ndarray:
+        """float64 ``(N, 4, 2)`` boxes holding all output ink of the input boxes ``quads``.
+
+        Each box's corners move with the warp; its edges keep those directions and are
+        pushed past every output pixel whose source lies within :data:`~augment.quads.REACH`
+        px (per axis) of the input box, then kept inside the canvas.  Unchanged (a copy)
+        when the pixels are only copied.
+        """
+        q = as_quads(quads)
+        if not len(q) or self.identity:
+            return q.copy()
+        moved = q.reshape(-1, 2)
+        for op, params in self.steps:
+            moved = op.forward(moved, params, self.shape)
+        moved = moved.reshape(q.shape)
+        if self.matrix is not None:  # a matrix maps the grown box's hull onto the new hull
+            out = enclose(moved, project(self.matrix, dilate(q, REACH, REACH)))
+        else:
+            out = self._traced(q, moved)
+        return inside_canvas(out, self.shape)
+
+    def _traced(self, q: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """Boxes around the output pixels whose source (read off :meth:`source_map`) falls
+        in each input box grown by REACH; a box no pixel samples keeps its moved corners
+        (give or take :data:`~augment.quads.SLACK`)."""
+        src = self.source_map()
+        grown = enclose(q, dilate(q, REACH, REACH))
+        g_normals, g_offsets = halfplanes(grown)
+        normals, frame = edge_normals(moved), frame_normals(moved)
+        reach, frame_reach = support(normals, moved), support(frame, moved)
+        for k, (x0, y0, x1, y1) in enumerate(self._windows(grown)):
+            sx, sy = src[y0:y1, x0:x1, 0].astype(np.float64), src[y0:y1, x0:x1, 1].astype(np.float64)
+            inside = np.ones(sx.shape, dtype=bool)
+            for (nx, ny), c in zip(g_normals[k], g_offsets[k]):
+                inside &= nx * sx + ny * sy <= c
+            rows = np.flatnonzero(inside.any(axis=1))
+            if len(rows):  # a row's hits reach farthest (along any normal) at its two ends
+                first = inside[rows].argmax(axis=1)
+                last = inside.shape[1] - 1 - inside[rows, ::-1].argmax(axis=1)
+                ys = np.concatenate([rows, rows]) + y0
+                pts = np.stack([np.concatenate([first, last]) + x0, ys], axis=-1).astype(np.float64)
+                reach[k], frame_reach[k] = (pts @ normals[k].T).max(axis=0), (pts @ frame[k].T).max(axis=0)
+        return assemble(normals, reach, frame, frame_reach)
+
+    def _windows(self, boxes: np.ndarray, chunk: int = 64) -> np.ndarray:
+        """int ``(N, 4)`` output pixel windows ``x0, y0, x1, y1`` (exclusive ends) holding
+        every pixel whose source may fall in each of ``boxes`` (``(N, 4, 2)`` input px).
+
+        A pixel's source is bilinearly interpolated between the four coarse nodes around
+        it, so it stays in those nodes' bounding box; cell ``(i, j)`` (nodes ``i..i+1``,
+        ``j..j+1``) spans output pixels ``STEP*j - STEP/2 .. STEP*j + STEP/2 - 1`` (and in y).
+        """
+        nodes = self.nodes()
+        cells = np.stack([nodes[:-1, :-1], nodes[:-1, 1:], nodes[1:, :-1], nodes[1:, 1:]])
+        cell_lo, cell_hi = cells.min(axis=0), cells.max(axis=0)
+        (lx, ly), (hx, hy) = cell_lo.transpose(2, 0, 1), cell_hi.transpose(2, 0, 1)
+        lo, hi = boxes.min(axis=1) - 1e-3, boxes.max(axis=1) + 1e-3
+        (h, w), half = self.shape, STEP // 2
+        out = np.zeros((len(boxes), 4), dtype=np.int64)
+        for c in range(0, len(boxes), chunk):
+            sl = slice(c, c + chunk)
+            hit = lx[None] <= hi[sl, 0, None, None]
+            hit &= hx[None] >= lo[sl, 0, None, None]
+            hit &= ly[None] <= hi[sl, 1, None, None]
+            hit &= hy[None] >= lo[sl, 1, None, None]
+            rows, cols = hit.any(axis=2), hit.any(axis=1)
+            any_hit = rows.any(axis=1)
+            r0, r1 = rows.argmax(axis=1), rows.shape[1] - 1 - rows[:, ::-1].argmax(axis=1)
+            c0, c1 = cols.argmax(axis=1), cols.shape[1] - 1 - cols[:, ::-1].argmax(axis=1)
+            out[sl] = np.stack([np.clip(STEP * c0 - half, 0, w), np.clip(STEP * r0 - half, 0, h),
+                                np.clip(STEP * c1 + half, 0, w), np.clip(STEP * r1 + half, 0, h)], axis=1)
+            out[sl][~any_hit] = 0
+        return out
 
 
 def warp_image(image: np.ndarray, steps) -> np.ndarray:
     """Apply ``[(op, params), ...]`` shape-preserving warps as a single resampling.
 
     ``image`` is uint8 ``(H, W)`` or ``(H, W, 3)``; returns a new image of the same shape,
-    bilinearly interpolated, areas from outside the canvas filled with the paper colour.
-    Pure homography chains run as one ``warpAffine``/``warpPerspective``; any displacement
-    field makes it a ``remap`` through an inverse map composed on a grid :data:`STEP` px apart.
+    bilinearly interpolated, areas from outside the canvas filled with the paper colour
+    (see :class:`Warp`).
     """
-    shape = shape2(image.shape)
-    fill = paper_colour(image)
-    if not all(isinstance(op, HomographyOp) for op, _ in steps):
-        return _remap(image, steps, shape, fill)
-    m = np.eye(3)
-    for op, params in steps:
-        m = op.matrix(params, shape) @ m
-    if np.allclose(m, np.eye(3), atol=1e-9):
-        return image.copy()
-    h, w = shape
-    kw = dict(flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
-    if np.allclose(m[2], [0, 0, 1], atol=1e-12):
-        return cv2.warpAffine(image, m[:2], (w, h), **kw)
-    return cv2.warpPerspective(image, m, (w, h), **kw)
+    return Warp(steps, image.shape).image(image)

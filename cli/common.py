@@ -9,6 +9,7 @@ import click
 
 from synthtext.dataset.catalogue import register_run
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.text import NORMALIZE_FORMS
 
 
 def _invoke_with_one_line_errors(invoke, ctx):
@@ -107,6 +108,15 @@ def given_options(opts: dict, ranges: dict, scalars) -> dict:
 augment_option = click.option(
     "--augment", default="none", show_default=True,
     help="Augmentation preset (none, light, medium, heavy) or a config file.")
+
+
+normalize_option = click.option(
+    "--normalize", type=click.Choice(NORMALIZE_FORMS, case_sensitive=False), default="NFC",
+    show_default=True, metavar="[NFC|NFKC|none]",
+    help="Unicode normalisation of the label text (NFKC also folds ligatures and full-width "
+         "forms). Either way, characters that draw nothing (soft hyphen, zero-width space, "
+         "bidi marks...) are removed from text and label; ZWJ/ZWNJ stay inside joining "
+         "scripts.")
 
 
 def run_options(f):

@@ -93,12 +93,13 @@ def list_(manifest, dest, only, installed_only, as_json):
               help="all, print, handwriting, embedded, a font directory or a manifest.")
 @click.option("--top", type=int, help="Show only the N best-covering fonts.")
 def check(corpus, corpus_format, encoding, fonts_arg, top):
-    """Per font, the share of the corpus characters it renders; then the characters that
-    no font renders, with counts (what render will resample or strip)."""
+    """Per font, the share of the corpus characters it renders; the symbol fonts, which are
+    skipped (their glyphs are not the characters their cmap claims); then the characters
+    that no font renders, with counts (what render will resample or strip)."""
     # Pillow and numpy (font modules): kept off the startup path
     from synthtext.fonts.fontset import FontSet, resolve_fonts
     from synthtext.fonts.report import check_counts, corpus_counts, format_report
 
     counts, name = corpus_counts(corpus, corpus_format, encoding)
-    report = check_counts(counts, FontSet(resolve_fonts(fonts_arg)))
+    report = check_counts(counts, FontSet(resolve_fonts(fonts_arg), require_any=False))
     click.echo(format_report(report, name, top))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from synthtext.corpora.formats import parse_corpus_arg
 from synthtext.render.config import RenderConfig
 
 from .common import given_options, parse_weights
@@ -26,9 +27,6 @@ def render_config(opts: dict) -> RenderConfig:
         synthtext.dataset.errors.ConfigError: for values that cannot work (see
             :meth:`RenderConfig.validate`); CorpusError for a bad ``FILE:WEIGHT``.
     """
-    # synthtext.corpora imports numpy: kept off the startup path of `synthgen --help`
-    from synthtext.corpora.corpus import parse_corpus_arg
-
     kw = given_options(opts, _RANGES, _SCALARS)
     if opts.get("align"):
         kw["align"] = parse_weights("--align", opts["align"])
@@ -38,7 +36,8 @@ def render_config(opts: dict) -> RenderConfig:
         kw["split"] = tuple(parse_weights("--split", opts["split"]).items())
     corpora = tuple(parse_corpus_arg(c) for c in opts.get("corpora") or ())
     return RenderConfig(corpora=corpora, corpus_format=opts["corpus_format"],
-                        encoding=opts["encoding"], fonts=opts["fonts"], seed=opts["seed"],
+                        encoding=opts["encoding"], normalize=opts["normalize"],
+                        fonts=opts["fonts"], seed=opts["seed"],
                         layout=opts["layout"], length_unit=opts["length_unit"],
                         missing_glyphs=opts["missing_glyphs"], augment=opts["augment"],
                         **kw).validate()

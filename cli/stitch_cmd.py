@@ -11,6 +11,7 @@ from .common import (
     Command,
     augment_option,
     given_options,
+    normalize_option,
     parse_weights,
     run_options,
     write_shards,
@@ -32,6 +33,7 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
               default="auto", show_default=True)
 @click.option("--encoding", default="utf-8", show_default=True,
               help="Transcription encoding (undecodable text falls back to cp1252, counted).")
+@normalize_option
 @click.option("--include-err", is_flag=True, help="Use IAM lines whose status is err.")
 @click.option("--split", "split", default="train", show_default=True,
               help="Output split(s) and weights, e.g. train or train=0.9,validation=0.1; "
@@ -94,8 +96,9 @@ def stitch_config(opts: dict):
             raise click.BadParameter(f"{item!r} is not SPLIT=FILE", param_hint="--split-file")
         files.append((name.strip(), path))
     return StitchConfig(lines=opts["lines"], format=opts["fmt"], encoding=opts["encoding"],
-                        include_err=opts["include_err"], split_files=tuple(files),
-                        split=tuple(split.items()), holdout=tuple(holdout.items()),
+                        normalize=opts["normalize"], include_err=opts["include_err"],
+                        split_files=tuple(files), split=tuple(split.items()),
+                        holdout=tuple(holdout.items()),
                         seed=opts["seed"], augment=opts["augment"],
                         **kw).validate()
 

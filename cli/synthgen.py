@@ -8,6 +8,7 @@ from .common import (
     Group,
     augment_option,
     finish_run,
+    normalize_option,
     run_kwargs,
     run_options,
     write_shards,
@@ -30,6 +31,7 @@ def main():
 @click.option("--corpus-format", type=click.Choice(["auto", "wikitext", "text", "lines"]),
               default="auto", show_default=True)
 @click.option("--encoding", default="utf-8", show_default=True, help="Corpus encoding.")
+@normalize_option
 @click.option("--fonts", default="embedded", show_default=True,
               help="embedded, all, print, handwriting (fetched manifest fonts), a font "
                    "directory, or a font manifest (.json).")

@@ -24,12 +24,16 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from stitcher.config import StitchConfig
+from stitcher.index import build_index
 from stitcher.stream import StitchStream
+from synthtext.corpora.formats import check_corpus_file, scan_codec
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import read_json_object
+from synthtext.dataset.text import SHAPING_CONTROLS, normalize_text
 from synthtext.dataset.urls import DATASET_PREFIX, read_dataset_info, shard_dir, shard_urls
 from synthtext.render.config import RenderConfig
 from synthtext.render.stream import RenderStream
@@ -252,15 +256,43 @@ def open_render(arg: str, split: str, start: int, n: int | None, transform):
     return RenderStream(cfg, split=split, n=n, start=start + offset, transform=transform)
 
 
-def render_charset(arg: str) -> set[str]:
-    """Every printable character (and ``\\n``) in the corpora of ``render:ARG``."""
-    cfg = render_config(arg)
+def corpus_chars(path: str, encoding: str, normalize: str) -> set[str]:
+    """Characters of a corpus file under the label text policy (what its spans can hold),
+    whitespace left out; read in 16 MiB blocks cut at line ends, so no character or
+    combining sequence is split. A superset for WikiText (read before detokenizing); ZWJ and
+    ZWNJ count wherever they occur, so a joiner the policy keeps is never missing.
+
+    Raises:
+        CorpusError: the file is missing or empty, or ``encoding`` cannot be read in place;
+        ConfigError: an unknown ``normalize``.
+    """
+    check_corpus_file(Path(path), path)
+    encoding = scan_codec(encoding, path)
     chars: set[str] = set()
+    with open(path, "rb") as f:
+        rest = b""
+        while True:
+            block = f.read(1 << 24)
+            data = rest + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut:
+                text = data[:cut].decode(encoding, errors="replace")
+                chars |= set(normalize_text(text, normalize)) | (set(text) & SHAPING_CONTROLS)
+            rest = data[cut:]
+            if not block:
+                break
+    return {c for c in chars if not c.isspace()}
+
+
+def render_charset(arg: str) -> set[str]:
+    """Every character the labels of ``render:ARG`` can hold: its corpora's characters under
+    the label text policy with the config's ``normalize`` (:func:`corpus_chars`), plus
+    ``" "`` and ``"\\n"``."""
+    cfg = render_config(arg)
+    chars = {" ", "\n"}
     for path, _ in cfg.corpus_list():
-        with open(path, "rb") as f:
-            while block := f.read(1 << 24):
-                chars |= set(block.decode(cfg.encoding, errors="ignore"))
-    return {c for c in chars if c.isprintable() or c == "\n"} - {"\r", "\t"}
+        chars |= corpus_chars(path, cfg.encoding, cfg.normalize)
+    return chars
 
 
 def open_stitch(arg: str, split: str, start: int, n: int | None, transform):
@@ -270,5 +302,20 @@ def open_stitch(arg: str, split: str, start: int, n: int | None, transform):
     return StitchStream(cfg, split=split, n=n, start=start + offset, transform=transform)
 
 
+def stitch_charset(arg: str) -> set[str]:
+    """Every character the labels of ``stitch:ARG`` can hold: the transcriptions of its line
+    index (under the label text policy: :func:`stitcher.index.build_index`), ``" "`` and
+    ``"\\n"``, and the embedded corpus' characters when pages mix in print lines or headings.
+
+    Raises:
+        UserError: as :func:`stitch_config` and :func:`stitcher.index.build_index`.
+    """
+    cfg = stitch_config(arg)
+    chars = {" ", "\n"} | set("".join(r.text for r in build_index(cfg).records))
+    if cfg.heading or cfg.print_lines:
+        chars |= render_charset("")      # print lines come from the embedded corpus
+    return chars
+
+
 register_stream("render", open_render, render_charset)
-register_stream("stitch", open_stitch)  # labels' characters: pass extra_chars=... if non-ASCII
+register_stream("stitch", open_stitch, stitch_charset)

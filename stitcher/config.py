@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from synthtext.dataset.errors import ConfigError
+from synthtext.dataset.text import check_normalize
 
 FORMATS = ("auto", "iam", "tsv", "jsonl", "dir", "wds")
 MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact indents
@@ -21,11 +22,14 @@ MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact i
 class StitchConfig:
     """Every knob of ``synthgen stitch`` (one field per option; ``--page-lines`` is
     ``page_lines``). Build it, then call :meth:`validate`; the defaults are the command's.
+    Transcriptions go through the label text policy (:mod:`synthtext.dataset.text`) with
+    ``normalize``.
     """
 
     lines: str  # IAM root or lines.txt, a TSV/CSV/JSONL line list, a folder, or shards
     format: str = "auto"
     encoding: str = "utf-8"  # of transcriptions; other encodings fall back (and are counted)
+    normalize: str = "NFC"  # label text policy for transcriptions: NFC, NFKC or none
     include_err: bool = False  # IAM lines whose segmentation status is "err"
     split_files: tuple[tuple[str, str], ...] = ()  # (split, file listing line/form/writer ids)
     split: tuple[tuple[str, float], ...] = (("train", 1.0),)  # output splits and weights
@@ -74,6 +78,7 @@ class StitchConfig:
         """
         if self.format not in FORMATS:
             raise ConfigError(f"--format {self.format!r} is not one of {', '.join(FORMATS)}")
+        check_normalize(self.normalize)
         _range("--page-lines", self.page_lines, 1)
         _range("--body-height", self.body_height, MIN_BODY)
         _range("--indent-spaces", self.indent_spaces, 1)

@@ -64,22 +64,24 @@ def read_forms(root: Path, encoding: str) -> dict[str, str]:
     return {}
 
 
-def parse_lines_txt_row(line: str) -> tuple[str, str, str] | None:
-    """(id, status, text with spaces between words), or None for a malformed row."""
+def parse_lines_txt_row(line: str, normalize: str = "NFC") -> tuple[str, str, str] | None:
+    """(id, status, text with spaces between words, under the label text policy with
+    ``normalize``: :func:`stitcher.inputs.clean_text`), or None for a malformed row."""
     fields = line.rstrip("\r\n").split(" ", 8)
     if len(fields) < 9 or fields[1] not in ("ok", "err") or fields[0].count("-") < 2:
         return None
-    return fields[0], fields[1], clean_text(fields[8].replace("|", " "))
+    return fields[0], fields[1], clean_text(fields[8].replace("|", " "), normalize)
 
 
-def read_iam(path: str, encoding: str, skips: Skips, include_err: bool = False
-             ) -> list[CropRecord]:
+def read_iam(path: str, encoding: str, skips: Skips, include_err: bool = False,
+             normalize: str = "NFC") -> list[CropRecord]:
     """The usable lines of an IAM tree (root or ``lines.txt`` at ``path``), in file order.
 
     Malformed rows, ``err`` lines (unless ``include_err``), empty texts and missing or
     broken images are left out and counted in ``skips``; text that is not ``encoding``
     falls back (:func:`stitcher.inputs.decode_text`) and is counted too. Documents are
-    forms, ``order`` the line number, writers from ``forms.txt`` when present.
+    forms, ``order`` the line number, writers from ``forms.txt`` when present. Texts are
+    under the label text policy with ``normalize``; one left empty by it is ``empty_text``.
 
     Raises:
         UserError: when no ``lines.txt`` is found (:func:`find_lines_txt`).
@@ -92,7 +94,7 @@ def read_iam(path: str, encoding: str, skips: Skips, include_err: bool = False
         line, fallback = decode_text(raw, encoding)
         if line.startswith("#") or not line.strip():
             continue
-        row = parse_lines_txt_row(line)
+        row = parse_lines_txt_row(line, normalize)
         if row is None:
             skips.add("bad_row", f"{lines_txt.name}:{n}")
             continue

@@ -125,7 +125,8 @@ def build_index(cfg: StitchConfig) -> LineIndex:
             or an output split of positive weight without crops.
     """
     skips = Skips()
-    fmt, records = read_source(cfg.lines, cfg.format, cfg.encoding, skips, cfg.include_err)
+    fmt, records = read_source(cfg.lines, cfg.format, cfg.encoding, skips, cfg.include_err,
+                               normalize=cfg.normalize)
     records = _dedupe(records, skips)
     if cfg.split_files:
         rule, records = "files", _by_files(records, cfg, skips)

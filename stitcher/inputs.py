@@ -10,6 +10,8 @@ import codecs
 import os
 from collections import Counter
 
+from synthtext.dataset.text import apply_text_policy
+
 # Causes an input line can be skipped for (or, for ``text_not_utf8``, only noted).
 SKIP_CAUSES = ("missing_image", "unreadable_image", "truncated_image", "empty_text",
                "err_line", "bad_row", "duplicate_id", "unassigned_split", "split_conflict")
@@ -65,9 +67,12 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> tuple[str, bool]:
         return data.decode("latin-1"), True
 
 
-def clean_text(text: str) -> str:
-    """Whitespace normalised to single spaces (a crop's transcription is one line)."""
-    return " ".join(text.split())
+def clean_text(text: str, normalize: str = "NFC") -> str:
+    """A crop's transcription (one line) under the label text policy
+    (:func:`synthtext.dataset.text.apply_text_policy`): invisible characters removed,
+    Unicode normalised (``"NFC"``, ``"NFKC"`` or ``"none"``), whitespace runs made single
+    spaces; ``""`` when nothing visible is left (the caller counts ``empty_text``)."""
+    return apply_text_policy(text, normalize)
 
 
 def image_problem(head: bytes, tail: bytes, size: int) -> str | None:

@@ -4,7 +4,9 @@ and WebDataset line shards. Each returns :class:`CropRecord` s and counts what i
 Line-list columns (header row optional for TSV/CSV; JSONL keys): ``image`` (or path, file),
 ``text`` (or transcription, label), optional ``writer``, ``document`` (or doc, form, page),
 ``split``, ``id``. Without a header the columns are image, text[, writer[, document]].
-Relative image paths are relative to the line list's folder.
+Relative image paths are relative to the line list's folder. Every transcription goes
+through the label text policy (:func:`stitcher.inputs.clean_text`) with the reader's
+``normalize`` (``"NFC"``, ``"NFKC"`` or ``"none"``); one left empty by it is ``empty_text``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tarfile
 from pathlib import Path
 
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.sample import decode_metadata
 from synthtext.dataset.urls import DATASET_PREFIX, is_remote, shard_urls
 
 from .iam import read_iam
@@ -65,21 +68,27 @@ def detect_format(path: str) -> str:
 
 
 def read_source(path: str, fmt: str, encoding: str, skips: Skips,
-                include_err: bool = False) -> tuple[str, list[CropRecord]]:
-    """(format, records) for an input of format ``fmt`` (``auto`` detects it)."""
+                include_err: bool = False, normalize: str = "NFC"
+                ) -> tuple[str, list[CropRecord]]:
+    """(format, records) for an input of format ``fmt`` (``auto`` detects it), texts under
+    the label text policy with ``normalize``.
+
+    Raises:
+        UserError: the input does not exist or its format cannot be told.
+    """
     fmt = detect_format(path) if fmt == "auto" else fmt
     if fmt != "wds" and not os.path.exists(path):
         raise UserError(f"--lines {path}: no such file or directory")
-    readers = {"iam": lambda: read_iam(path, encoding, skips, include_err),
-               "tsv": lambda: read_table(path, encoding, skips),
-               "jsonl": lambda: read_jsonl(path, encoding, skips),
-               "dir": lambda: read_dir(path, encoding, skips),
-               "wds": lambda: read_wds(path, encoding, skips)}
+    readers = {"iam": lambda: read_iam(path, encoding, skips, include_err, normalize),
+               "tsv": lambda: read_table(path, encoding, skips, normalize),
+               "jsonl": lambda: read_jsonl(path, encoding, skips, normalize),
+               "dir": lambda: read_dir(path, encoding, skips, normalize),
+               "wds": lambda: read_wds(path, encoding, skips, normalize)}
     return fmt, readers[fmt]()
 
 
 def _make_record(root: Path, fields: dict, name: str, n: int, skips: Skips,
-                 fallback: bool) -> CropRecord | None:
+                 fallback: bool, normalize: str) -> CropRecord | None:
     """A record from one line-list row's fields, or None (counted) when it cannot be used."""
     image = (fields.get("image") or "").strip()
     if not image:
@@ -89,7 +98,7 @@ def _make_record(root: Path, fields: dict, name: str, n: int, skips: Skips,
     crop_id = (fields.get("id") or "").strip() or os.path.splitext(image)[0]
     if fallback:
         skips.add("text_not_utf8", crop_id)
-    text = clean_text(fields.get("text") or "")
+    text = clean_text(fields.get("text") or "", normalize)
     if not text:
         skips.add("empty_text", crop_id)
         return None
@@ -117,7 +126,8 @@ def _header(row: list[str]) -> dict[str, int] | None:
     return {k: i for k, i in cols.items() if i is not None}
 
 
-def read_table(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+def read_table(path: str, encoding: str, skips: Skips, normalize: str = "NFC"
+               ) -> list[CropRecord]:
     """TSV (tab, no quoting: transcriptions keep their quotes) or CSV (``.csv``, quoted)."""
     root = Path(path).parent
     is_csv = path.lower().endswith(".csv")
@@ -138,13 +148,15 @@ def read_table(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
             skips.add("bad_row", f"{Path(path).name}:{n}")
             continue
         fields = {k: row[i] for k, i in use.items() if i < len(row)}
-        rec = _make_record(root, fields, f"{Path(path).name}:{n}", n, skips, fallback)
+        rec = _make_record(root, fields, f"{Path(path).name}:{n}", n, skips, fallback,
+                           normalize)
         if rec is not None:
             records.append(rec)
     return records
 
 
-def read_jsonl(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+def read_jsonl(path: str, encoding: str, skips: Skips, normalize: str = "NFC"
+               ) -> list[CropRecord]:
     """Records of a JSON Lines line list (one object per line, keys as the module says);
     unusable lines are counted in ``skips``, never raised."""
     root = Path(path).parent
@@ -161,13 +173,15 @@ def read_jsonl(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
             continue
         fields = {k: next((str(obj[a]) for a in al if obj.get(a) is not None), None)
                   for k, al in _ALIASES.items()}
-        rec = _make_record(root, fields, f"{Path(path).name}:{n}", n, skips, fallback)
+        rec = _make_record(root, fields, f"{Path(path).name}:{n}", n, skips, fallback,
+                           normalize)
         if rec is not None:
             records.append(rec)
     return records
 
 
-def read_dir(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
+def read_dir(path: str, encoding: str, skips: Skips, normalize: str = "NFC"
+             ) -> list[CropRecord]:
     """``name.png`` + ``name.txt`` pairs anywhere below ``path``."""
     root = Path(path)
     files = sorted(p for p in root.rglob("*") if p.is_file())
@@ -184,13 +198,14 @@ def read_dir(path: str, encoding: str, skips: Skips) -> list[CropRecord]:
             continue
         text, fallback = decode_text(texts[stem].read_bytes(), encoding)
         fields = {"image": str(images[stem].relative_to(root)), "text": text, "id": name}
-        rec = _make_record(root, fields, name, n, skips, fallback)
+        rec = _make_record(root, fields, name, n, skips, fallback, normalize)
         if rec is not None:
             records.append(rec)
     return records
 
 
-def read_wds(spec: str, encoding: str, skips: Skips) -> list[CropRecord]:
+def read_wds(spec: str, encoding: str, skips: Skips, normalize: str = "NFC"
+             ) -> list[CropRecord]:
     """Line samples in WebDataset tars: an image member, ``.txt``, optional ``.json``
     (writer, document, split, id). ``spec`` is a data spec (see
     :func:`synthtext.dataset.urls.shard_urls`) that names local shards.
@@ -209,7 +224,7 @@ def read_wds(spec: str, encoding: str, skips: Skips) -> list[CropRecord]:
     for path in paths:
         for key, members in _tar_groups(path):
             n += 1
-            rec = _wds_record(path, key, members, n, encoding, skips)
+            rec = _wds_record(path, key, members, n, encoding, skips, normalize)
             if rec is not None:
                 records.append(rec)
     return records
@@ -230,7 +245,7 @@ def _tar_groups(path: str):
     return groups.items()
 
 
-def _wds_record(path, key, members, n, encoding, skips) -> CropRecord | None:
+def _wds_record(path, key, members, n, encoding, skips, normalize) -> CropRecord | None:
     crop_id = f"{Path(path).stem}/{key}"
     ext = next((e for e in ("png", "jpg", "jpeg", "webp", "tif", "tiff") if e in members), None)
     if ext is None:
@@ -244,14 +259,14 @@ def _wds_record(path, key, members, n, encoding, skips) -> CropRecord | None:
     meta = {}
     if "json" in members:
         try:
-            meta = json.loads(members["json"][2])
-        except ValueError:
+            meta = decode_metadata(members["json"][2])
+        except ValueError:  # also JSONDecodeError, UnicodeDecodeError, a non-object
             meta = {}
     raw = members.get("txt", (0, 0, b""))[2]
     text, fallback = decode_text(raw, encoding)
     if fallback:
         skips.add("text_not_utf8", crop_id)
-    text = clean_text(text)
+    text = clean_text(text, normalize)
     if not text:
         skips.add("empty_text", crop_id)
         return None

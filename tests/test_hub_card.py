@@ -1,5 +1,6 @@
 """The dataset card: front matter the Hub reads, a body from dataset.json, loadable by datasets."""
 
+import json
 import shutil
 
 import cv2
@@ -129,7 +130,7 @@ def test_datasets_loads_the_carded_directory(shards, tmp_path):
     assert (ds["train"].num_rows, ds["validation"].num_rows) == (7, 3)
     assert {"jpg", "txt", "json"} <= set(ds["train"].column_names)
     row = ds["train"][0]
-    assert row["txt"] and row["jpg"].size[0] > 0 and row["json"]["split"] == "train"
+    assert row["txt"] and row["jpg"].size[0] > 0 and json.loads(row["json"])["split"] == "train"
     files = {"train": str(shards / "train-*.tar"), "validation": str(shards / "validation-*.tar")}
     wds = datasets.load_dataset("webdataset", data_files=files, cache_dir=str(tmp_path / "hf2"))
     assert wds["train"]["txt"] == ds["train"]["txt"]

@@ -132,9 +132,12 @@ def _corrupt_copy(src_dir, out_dir):
                 continue  # a sample without its label, another without its image
             m.size = len(data)
             tout.addfile(m, io.BytesIO(data))
+    with tarfile.open(os.path.join(src_dir, names[1])) as t:
+        members = t.getmembers()
+    m = members[len(members) // 2]
     raw = open(os.path.join(src_dir, names[1]), "rb").read()
     with open(os.path.join(out_dir, names[1]), "wb") as f:
-        f.write(raw[: len(raw) // 2 + 100])  # cut inside a member
+        f.write(raw[: m.offset_data + m.size // 2])  # cut inside a member's data
 
 
 def test_corrupt_samples_and_shards_are_skipped_and_counted(shard_dirs, tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.sample import check_sample
+from synthtext.dataset.sample import check_sample, decode_metadata
 from synthtext.dataset.seeds import split_counts
 from synthtext.dataset.shards import iter_samples
 from synthtext.render.config import RenderConfig
@@ -112,7 +112,7 @@ def test_held_out_split_never_shares_text_with_train(tmp_path, wikitext_file):
         "train": 32, "validation": 8}
     ranges = {"train": [], "validation": []}
     for d in iter_samples(str(tmp_path)):
-        meta = json.loads(d["json"])
+        meta = decode_metadata(d["json"])
         ranges[meta["split"]].append((meta["corpus"]["byte_start"], meta["corpus"]["byte_end"]))
     assert sorted(p.name for p in tmp_path.glob("*.tar"))[0].startswith("train-")
     assert any(p.name.startswith("validation-") for p in tmp_path.glob("*.tar"))
@@ -132,4 +132,4 @@ def test_huggingface_datasets_loads_the_directory(tmp_path):
     assert len(ds) == 12
     row = ds[0]
     assert row["txt"].strip() and row["jpg"].size[1] >= 40
-    assert row["json"]["font"]["id"]
+    assert json.loads(row["json"])["font"]["id"]

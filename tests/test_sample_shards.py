@@ -2,13 +2,12 @@
 
 import gc
 import hashlib
-import json
 import tarfile
 
 import numpy as np
 import pytest
 
-from synthtext.dataset.sample import Line, Sample, check_sample
+from synthtext.dataset.sample import Line, Sample, check_sample, decode_metadata
 from synthtext.dataset.shards import MTIME, AtomicTarWriter, iter_samples, iter_tar_samples
 
 
@@ -36,7 +35,7 @@ def test_sample_round_trips_through_a_shard(tmp_path, fmt):
     assert back.image.shape == s.image.shape
     if fmt == "png":
         assert np.array_equal(back.image, s.image)
-    assert json.loads(d["json"])["image"]["format"] == fmt
+    assert decode_metadata(d["json"])["image"]["format"] == fmt
 
 
 def test_shards_are_byte_identical_and_hash_matches(tmp_path):

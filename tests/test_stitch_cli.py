@@ -13,7 +13,7 @@ from test_stitch_fixtures import crop_image, write_iam, write_tsv, write_wds
 
 from cli.stitch_cmd import stitch
 from stitcher import StitchConfig, build_index
-from synthtext.dataset.sample import check_sample
+from synthtext.dataset.sample import check_sample, decode_metadata
 from synthtext.dataset.shards import iter_samples
 
 FAST = ["--no-progress", "--shard-size", "4", "--page-lines", "2:4"]
@@ -69,7 +69,7 @@ def test_bad_inputs_are_counted_named_and_never_fatal(bad_inputs, tmp_path):
     used, rejected = set(), 0
     for d in iter_samples(str(out)):
         assert check_sample(d) == []
-        meta = json.loads(d["json"])
+        meta = decode_metadata(d["json"])
         used.update(meta["crops"])
         rejected += meta["rejects"]["unreadable_crop"]
         assert ("img/corrupt" in meta["skipped_crops"]) == (meta["rejects"]["unreadable_crop"] > 0)
@@ -99,7 +99,7 @@ def test_iam_split_and_include_err_from_the_command_line(tmp_path):
     assert r.exit_code == 0, r.output
     assert "test 6" in r.output and "missing_image 1 (a01-003-01)" in r.output
     for d in iter_samples(str(out)):
-        assert all(c.startswith("c03-020") for c in json.loads(d["json"])["crops"])
+        assert all(c.startswith("c03-020") for c in decode_metadata(d["json"])["crops"])
     assert sorted(p.name for p in out.glob("*.tar")) == ["test-000000.tar", "test-000001.tar"]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from synthtext.augmenting.samples import augment_sample, load_augment
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.names import check_split_name
 from synthtext.dataset.runner import RunResult, run
 from synthtext.dataset.sample import Sample
 from synthtext.dataset.seeds import sample_rng
@@ -40,14 +41,17 @@ class AugmentJob:
         """The job for the finished shard directory ``in_dir`` (also ``dataset:NAME``).
 
         Raises:
-            UserError: ``in_dir`` has no complete dataset.json, or ``spec`` is not a preset
-                or a valid augmentation config.
+            UserError: ``in_dir`` has no complete dataset.json, a split name that cannot
+                start shard names and keys (made before names were checked, e.g. ``v1.0``),
+                or ``spec`` is not a preset or a valid augmentation config.
         """
         in_dir = resolve_dataset(in_dir)
         m = read_dataset_info(in_dir)
         if m is None or m.get("status") != "complete":
             raise UserError(f"{in_dir}: no complete dataset.json; synthgen augment needs a "
                             "finished shard directory made by synthgen render or stitch")
+        for split in m["splits"]:
+            check_split_name(split, f"{in_dir}: made with --split")
         layout = {s: [sh["samples"] for sh in v["shards"]] for s, v in m["splits"].items()}
         hashes = [sh["sha256"] for v in m["splits"].values() for sh in v["shards"]]
         load_augment(spec)  # fail early on a bad preset or config file

@@ -2,7 +2,11 @@
 
 A corpus may be huge (WikiText-103 is 540 MB), so it is never held as Python
 strings: the file is memory-mapped, described by a paragraph index, and
-``sample_span`` decodes only the paragraphs a span touches.
+``sample_span`` decodes only the paragraphs a span touches. Every decoded paragraph goes
+through the label text policy (:mod:`synthtext.dataset.text`: invisible characters removed,
+Unicode normalised) before it is split into words, so a span's words are exactly what is
+drawn and labelled; a word of invisible characters only is dropped, and a paragraph left
+without words is never drawn from.
 
 The index (one int64 ``.npy`` per file and format, cached and shared by worker processes
 through ``mmap``) is built and loaded by :mod:`synthtext.corpora.index`; which files and
@@ -14,7 +18,6 @@ import collections
 import itertools
 import math
 import mmap
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from synthtext.corpora.formats import FORMATS, check_corpus_file, scan_codec
+from synthtext.corpora.formats import parse_corpus_arg  # noqa: F401 (its old home)
 from synthtext.corpora.index import CONTINUES, HEADER, HEADING, open_index
 from synthtext.corpora.wikitext import detokenize, heading_text
 from synthtext.dataset import cache
 from synthtext.dataset.errors import ConfigError, CorpusError
+from synthtext.dataset.text import SHAPING_CONTROLS, check_normalize, normalize_text, policy_words
 
 _WORD = re.compile(r"\S+")
 
@@ -35,8 +40,9 @@ class Span:
     """A run of whole words, grouped by paragraph, plus where it came from.
 
     Attributes:
-        paragraphs: the words, one tuple per corpus paragraph the span touches (WikiText
-            already detokenized: see :mod:`synthtext.corpora.wikitext`).
+        paragraphs: the words, one tuple per corpus paragraph the span touches, under the
+            label text policy (WikiText detokenized first: see
+            :mod:`synthtext.corpora.wikitext`); never an empty word or paragraph.
         corpus: the corpus' name (:attr:`Corpus.name`).
         byte_start, byte_end: raw byte offsets ``[start, end)`` of the span in the corpus
             file; exact for ``text``/``lines``, interpolated inside the paragraph for
@@ -58,30 +64,10 @@ class Span:
         return sum(len(p) for p in self.paragraphs)
 
     def chars(self) -> set[str]:
-        """Characters of the words (whitespace excluded): what a font must cover."""
-        return set("".join(itertools.chain.from_iterable(self.paragraphs)))
-
-
-def parse_corpus_arg(arg: str) -> tuple[str, float]:
-    """Split a ``--corpus FILE[:WEIGHT]`` value: ``"chem.txt:0.3"`` -> ``("chem.txt", 0.3)``.
-
-    A bare path, an existing file whose name contains ``:``, or a suffix holding a path
-    separator (``C:\\corpora\\x.txt``) gets weight 1.0.
-
-    Raises:
-        CorpusError: the weight is not a finite number > 0, or the path before it is empty.
-    """
-    path, sep, weight = arg.rpartition(":")
-    if not sep or os.path.isfile(arg) or "/" in weight or "\\" in weight:
-        return arg, 1.0
-    try:
-        w = float(weight)
-    except ValueError:
-        w = float("nan")
-    if not path or not math.isfinite(w) or w <= 0:
-        raise CorpusError(f"corpus argument {arg!r}: weight {weight!r} is not a positive "
-                          "number; use FILE or FILE:WEIGHT, e.g. chem.txt:0.3")
-    return path, w
+        """Characters of the words (whitespace excluded): what a font must cover. Kept
+        shaping controls (ZWJ, ZWNJ ...) are left out: they draw nothing, and HarfBuzz shapes
+        them whether or not the font maps them."""
+        return set("".join(itertools.chain.from_iterable(self.paragraphs))) - SHAPING_CONTROLS
 
 
 class Corpus:
@@ -97,6 +83,8 @@ class Corpus:
         name: the name spans carry (default: the file stem).
         cache_dir: where the index ``.npy`` goes (default ``<synthgen cache>/corpus-index``;
             an unwritable one falls back to a private temporary file).
+        normalize: the policy's Unicode normalisation, ``"NFC"``, ``"NFKC"`` or ``"none"``
+            (see :mod:`synthtext.dataset.text`).
 
     Attributes:
         format: the resolved format; ``sha256``: hex digest of the file; ``size_bytes``;
@@ -106,15 +94,18 @@ class Corpus:
     Raises:
         CorpusError: the file is missing, empty, a directory, whitespace only, not valid in
             ``encoding`` (naming the first bad byte), in an unscannable encoding, of an
-            unknown ``format``, or holds no usable words (only headings or ``<unk>``).
+            unknown ``format``, or holds no usable words (only headings, ``<unk>`` or
+            invisible characters).
+        ConfigError: an unknown ``normalize``.
 
     The object pickles as its arguments (a worker reopens the file and maps the cached
     index); call :meth:`close` to release the map.
     """
 
     def __init__(self, path, format: str = "auto", encoding: str = "utf-8",
-                 name: str | None = None, cache_dir=None):
+                 name: str | None = None, cache_dir=None, normalize: str = "NFC"):
         self.path = Path(path)
+        self.normalize = check_normalize(normalize)
         self.name = name or self.path.stem
         label = str(path)
         st = check_corpus_file(self.path, label)
@@ -147,20 +138,21 @@ class Corpus:
     def __getstate__(self):
         """Pickle as arguments (mmaps don't pickle); workers reopen via the cache."""
         return (str(self.path), *self._requested, self.name, str(self._cache_dir),
-                self._split_weights)
+                self._split_weights, self.normalize)
 
     def __setstate__(self, state):
-        path, fmt, encoding, name, cache_dir, weights = state
-        self.__init__(path, fmt, encoding, name, cache_dir)
+        path, fmt, encoding, name, cache_dir, weights, normalize = state
+        self.__init__(path, fmt, encoding, name, cache_dir, normalize)
         if weights:
             self.split_regions(weights)
 
     def _clean(self, s: int, e: int, head: bool) -> str:
-        """Bytes ``[s, e)`` decoded; WikiText detokenized (a heading: its title only)."""
+        """Bytes ``[s, e)`` decoded, WikiText detokenized (a heading: its title only), under
+        the label text policy (whitespace kept)."""
         raw = self._mm[s:e].decode(self._codec, "replace")
-        if self.format != "wikitext":
-            return raw
-        return (heading_text(raw) or "") if head else detokenize(raw)
+        if self.format == "wikitext":
+            raw = (heading_text(raw) or "") if head else detokenize(raw)
+        return normalize_text(raw, self.normalize)
 
     def _words(self, p: int) -> list[str]:
         """Cleaned words of paragraph ``p`` (decoded from the mmap on demand)."""
@@ -170,17 +162,32 @@ class Corpus:
     def _byte_at(self, p: int, words: list[str], i: int, end: bool) -> int:
         """Raw byte offset of word ``i`` of paragraph ``p`` (its start, or just past it).
 
-        Exact for text/lines; for WikiText, whose cleaned words are not verbatim in
-        the file, interpolated by character position inside the paragraph.
+        Exact for text/lines (the bounds of the raw word the cleaned word comes from); for
+        WikiText, whose cleaned words are not verbatim in the file, interpolated by
+        character position inside the paragraph.
         """
         s, e = int(self._starts[p]), int(self._ends[p])
         if self.format != "wikitext":
             raw = self._mm[s:e].decode(self._codec, "replace")
-            m = next(itertools.islice(_WORD.finditer(raw), i, None))
+            m = self._raw_word(raw, len(words), i)
             return s + len(raw[: m.end() if end else m.start()].encode(self._codec, "replace"))
         pos = sum(len(w) for w in words[:i]) + i + (len(words[i]) if end else 0)
         total = sum(len(w) for w in words) + len(words) - 1
         return s + min(e - s, int((e - s) * pos / max(total, 1)))
+
+    def _raw_word(self, raw: str, n_words: int, i: int) -> re.Match:
+        """The ``\\S+`` match in ``raw`` that cleaned word ``i`` (of ``n_words``) comes from:
+        the policy drops words of invisible characters, and NFKC may split one."""
+        found = _WORD.finditer(raw)
+        splits = self.normalize == "NFKC" and not raw.isascii()
+        if not splits and n_words == len(raw.split()):      # nothing dropped: same words
+            return next(itertools.islice(found, i, None))
+        k = 0
+        for m in found:
+            k += len(policy_words(m.group(), self.normalize))
+            if k > i:
+                return m
+        raise ValueError(f"paragraph has no cleaned word {i}")   # a caller's mistake
 
     def split_regions(self, weights: dict[str, float]) -> None:
         """Cut the corpus into disjoint splits, each spread over the whole file.
@@ -320,7 +327,8 @@ class Corpus:
     def char_counts(self, limit_bytes: int | None = None) -> collections.Counter:
         """Histogram of the cleaned text's non-whitespace characters, streamed.
 
-        Counts what spans would contain (WikiText detokenized, headings cleaned), 4096
+        Counts what spans would contain (under the label text policy; WikiText
+        detokenized, headings cleaned), 4096
         paragraphs at a time. With ``limit_bytes``, stops after the paragraphs starting
         within the first ``limit_bytes`` bytes of the file (at least one paragraph).
         """
@@ -336,7 +344,8 @@ class Corpus:
                                       in zip(self._starts[a:b], self._ends[a:b], self._flags[a:b])))
             else:
                 s, e = int(self._starts[a]), int(self._ends[b - 1])
-                counts.update(self._mm[s:e].decode(self._codec, "replace"))
+                counts.update(normalize_text(self._mm[s:e].decode(self._codec, "replace"),
+                                             self.normalize))
         for ch in [c for c in counts if c.isspace()]:
             del counts[ch]
         return counts

@@ -1,5 +1,6 @@
 """What a corpus file is: present and non-empty, in an encoding the index can scan, and in
-which of the three formats (``wikitext``, ``text``, ``lines``).
+which of the three formats (``wikitext``, ``text``, ``lines``); and what a ``--corpus
+FILE[:WEIGHT]`` argument names.
 
 The paragraph index (:mod:`synthtext.corpora.index`) finds line and paragraph breaks by
 looking for the ASCII bytes ``\\n``, ``\\t``, ``\\r`` and space, so only encodings in which
@@ -10,6 +11,7 @@ HZ) are refused with a conversion hint.
 from __future__ import annotations
 
 import codecs
+import math
 import os
 import re
 from pathlib import Path
@@ -89,3 +91,25 @@ def detect_format(path, encoding: str = "utf-8") -> str:
         lines.pop()
     blank = sum(1 for ln in lines if not ln.strip())
     return "text" if lines and blank >= 0.05 * len(lines) else "lines"
+
+
+def parse_corpus_arg(arg: str) -> tuple[str, float]:
+    """Split a ``--corpus FILE[:WEIGHT]`` value: ``"chem.txt:0.3"`` -> ``("chem.txt", 0.3)``.
+
+    A bare path, an existing file whose name contains ``:``, or a suffix holding a path
+    separator (``C:\\corpora\\x.txt``) gets weight 1.0.
+
+    Raises:
+        CorpusError: the weight is not a finite number > 0, or the path before it is empty.
+    """
+    path, sep, weight = arg.rpartition(":")
+    if not sep or os.path.isfile(arg) or "/" in weight or "\\" in weight:
+        return arg, 1.0
+    try:
+        w = float(weight)
+    except ValueError:
+        w = float("nan")
+    if not path or not math.isfinite(w) or w <= 0:
+        raise CorpusError(f"corpus argument {arg!r}: weight {weight!r} is not a positive "
+                          "number; use FILE or FILE:WEIGHT, e.g. chem.txt:0.3")
+    return path, w

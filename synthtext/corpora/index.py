@@ -31,6 +31,7 @@ import numpy as np
 from synthtext.corpora.formats import detect_format
 from synthtext.corpora.wikitext import detokenize, heading_text
 from synthtext.dataset.errors import CorpusError
+from synthtext.dataset.text import normalize_text
 
 _FORMAT_CODE = {"wikitext": 1, "text": 2, "lines": 3}
 _MAGIC, _VERSION = 0x5359_4E43_4F52, 1
@@ -169,7 +170,8 @@ class _Scan:
 
     def check_words(self, path: Path) -> None:
         """Refuse a corpus with no paragraph, or whose body paragraphs hold no words (only
-        headings, ``<unk>`` or blank lines): CorpusError naming the file."""
+        headings, ``<unk>``, blank lines or characters the label text policy removes):
+        CorpusError naming the file."""
         if not self.starts:
             raise CorpusError(f"corpus {self.label}: is empty (whitespace only); "
                               "pass a file with text in it")
@@ -178,10 +180,11 @@ class _Scan:
                 for s, e, flag in zip(st.tolist(), en.tolist(), fl.tolist()):
                     raw = mm[s:e].decode(self.codec, "replace")
                     text = detokenize(raw) if self.fmt == "wikitext" else raw
-                    if flag != HEADING and text.split():
+                    if flag != HEADING and normalize_text(text, "none").split():
                         return
-        raise CorpusError(f"corpus {self.label}: has no usable words (only headings, "
-                          f"<unk> or blank lines as {self.fmt}); pass a file with text")
+        raise CorpusError(f"corpus {self.label}: has no usable words (only headings, <unk>, "
+                          f"blank lines or invisible characters as {self.fmt}); pass a file "
+                          "with text")
 
 
 def open_index(path: Path, st: os.stat_result, fmt: str, codec: str, label: str,

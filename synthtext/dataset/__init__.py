@@ -7,5 +7,7 @@
 (``dataset.json``), :mod:`~synthtext.dataset.seeds` (per-sample random streams),
 :mod:`~synthtext.dataset.runner` (sharded, resumable, parallel runs),
 :mod:`~synthtext.dataset.stream` (samples made on the fly in DataLoader workers),
-:mod:`~synthtext.dataset.cache` (the cache root) and :mod:`~synthtext.dataset.errors`. This package imports no other package of the project.
+:mod:`~synthtext.dataset.text` (the label text policy), :mod:`~synthtext.dataset.names`
+(names that reach keys and file names), :mod:`~synthtext.dataset.cache` (the cache root)
+and :mod:`~synthtext.dataset.errors`. This package imports no other package of the project.
 """

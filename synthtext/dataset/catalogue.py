@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ from pathlib import Path
 from synthtext.dataset.cache import cache_dir
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import read_info, write_json_atomic
+from synthtext.dataset.names import MAX_LEN, check_dataset_name, suggest
 
 SCHEMA = "synthgen.catalogue/1"
-NAME = re.compile(r"^[A-Za-z0-9][\w.-]*$")
 
 
 def catalogue_path() -> Path:
@@ -61,26 +60,18 @@ def _editing():
             k: {"path": v} for k, v in sorted(entries.items())}})
 
 
-def check_name(name: str) -> str:
-    """``name`` if it can name a dataset (a letter or digit, then letters, digits, ``._-``).
-
-    Raises:
-        UserError: it cannot.
-    """
-    if not NAME.match(name):
-        raise UserError(f"dataset name {name!r} must start with a letter or digit and use only "
-                        "letters, digits, '.', '_' and '-'")
-    return name
-
-
 def add(name: str, directory: str | os.PathLike, replace: bool = False) -> Path:
     """Register ``directory`` (which must hold a dataset.json) as ``name``; returns it resolved.
+
+    ``name`` follows :func:`~synthtext.dataset.names.check_dataset_name`: ASCII letters,
+    digits, ``_`` and ``-``, starting with a letter or digit. No dot: a name that looks like
+    a file (``chem.tar``, ``a.json``) would read as one in data specs and source names.
 
     Raises:
         UserError: a bad name, no dataset.json, or the name already taken (without
             ``replace``).
     """
-    check_name(name)
+    check_dataset_name(name)
     d = Path(directory).resolve()
     if read_info(d) is None:
         raise UserError(f"{d}: no dataset.json; only synthgen shard directories can be added")
@@ -105,7 +96,7 @@ def register_run(out: str | os.PathLike) -> str | None:
 
 
 def _register(d: Path) -> str:
-    base = re.sub(r"[^\w.-]", "_", d.name).lstrip("._-") or "dataset"
+    base = suggest(d.name)[:MAX_LEN - 4]  # room for a "-2".. suffix
     with _editing() as entries:
         for name, path in entries.items():
             if path == str(d):

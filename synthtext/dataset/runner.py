@@ -30,6 +30,7 @@ from synthtext.dataset.info import (
     shard_stats_path,
     write_json_atomic,
 )
+from synthtext.dataset.names import check_split_name
 from synthtext.dataset.shards import AtomicTarWriter, shard_name
 
 _BUILT: dict[str, Any] = {}  # per-process cache: job config digest -> built generator
@@ -220,17 +221,21 @@ def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: i
     Args:
         job: what makes the samples (see the module docstring).
         splits: samples per split; ``shard_size`` samples per shard unless ``shard_layout``
-            gives the samples of each shard per split.
+            gives the samples of each shard per split. Split names start every shard name
+            and key, so they follow :func:`~synthtext.dataset.names.check_split_name`.
         workers: local processes (joblib/loky) for ``backend="joblib"``; ``backend="dask"``
             sends the shards to the scheduler at ``scheduler`` instead.
         overwrite: replace what ``out`` holds instead of refusing a different run.
 
     Raises:
-        ConfigError: ``shard_size`` or ``workers`` below 1.
+        ConfigError: ``shard_size`` or ``workers`` below 1, or a bad split name (all checked
+            before anything is written).
         UserError: ``out`` holds another run or foreign shards (without ``overwrite``), or
             the backend is unknown or unavailable.
     """
     _check_counts(shard_size=shard_size, workers=workers)
+    for split in splits:
+        check_split_name(split, "--split")
     t0 = time.perf_counter()
     out = Path(out)
     config = {**job.config(), "shard_size": shard_size, "image_format": image_format,

@@ -3,8 +3,18 @@
 A sample is an image, its label (the exact visible text, lines joined by ``\\n``) and a
 JSON-able metadata dict (all sampled parameters plus line and word quads). In a WebDataset
 shard it is three members sharing one key: ``<key>.<jpg|png|webp>``, ``<key>.txt``,
-``<key>.json``. Keys contain no dot (Hugging Face ``datasets`` splits names at the first
-dot), so ``train-000000042`` and never ``page.42``.
+``<key>.json``. Keys follow :mod:`~synthtext.dataset.names` (no dot: WebDataset and Hugging
+Face ``datasets`` split member names at the first dot), so ``train-000000042``, never
+``page.42``.
+
+The ``.json`` member holds the metadata object *encoded as one JSON string*
+(``"{\\"augment\\":...}"``, :func:`encode_metadata`). Hugging Face ``datasets`` decodes a
+``.json`` member and infers the column's type from the first five samples: an object becomes
+a struct of the keys seen there, so keys that appear later (augment parameters, reject
+counts) are silently dropped and absent ones come back as ``None``. A string column cannot
+be inferred wrongly, so ``json.loads(row["json"])`` returns the metadata exactly; with
+webdataset's ``.decode()`` it is ``json.loads(sample["json"])`` too. :func:`decode_metadata`
+reads either layout (also schema 1's plain object) from bytes, text or a decoded value.
 """
 
 from __future__ import annotations
@@ -16,7 +26,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-SCHEMA = "synthgen.sample/1"
+from synthtext.dataset.names import check_key
+
+SCHEMA = "synthgen.sample/2"  # 2: the .json member is the metadata as a JSON string
 IMAGE_EXTS = ("jpg", "png", "webp")
 _EXT_ALIASES = {"jpeg": "jpg"}
 
@@ -73,7 +85,13 @@ class Sample:
         return out
 
     def to_wds(self, image_format: str = "jpg", quality: int = 90) -> dict[str, Any]:
-        """Encode as a WebDataset dict: ``__key__`` plus bytes for each member."""
+        """Encode as a WebDataset dict: ``__key__`` plus bytes for each member (``json``
+        as :func:`encode_metadata`). The key is checked where it becomes a member name
+        (:class:`~synthtext.dataset.shards.AtomicTarWriter`) and by :func:`check_sample`.
+
+        Raises:
+            ValueError: the image format is unknown.
+        """
         ext = normalise_image_format(image_format)
         meta = self.metadata()
         meta["image"]["format"] = ext
@@ -81,20 +99,24 @@ class Sample:
             "__key__": self.key,
             ext: encode_image(self.image, ext, quality),
             "txt": self.text.encode("utf-8"),
-            "json": json.dumps(meta, ensure_ascii=False, sort_keys=True,
-                               separators=(",", ":")).encode("utf-8"),
+            "json": encode_metadata(meta),
         }
 
     @classmethod
     def from_wds(cls, d: dict[str, Any]) -> "Sample":
-        """Decode a WebDataset dict of raw bytes (as read from a tar) into a Sample."""
+        """Decode a WebDataset dict of raw bytes (as read from a tar) into a Sample.
+
+        Raises:
+            ValueError: a member is missing, the image does not decode, the metadata is not
+                a JSON object (see :func:`decode_metadata`) or disagrees with the label.
+        """
         key = d["__key__"]
         ext = next((e for e in IMAGE_EXTS if e in d), None)
         if ext is None:
             raise ValueError(f"sample {key}: no image member (expected one of {IMAGE_EXTS})")
         if "txt" not in d or "json" not in d:
             raise ValueError(f"sample {key}: missing .txt or .json member")
-        meta = json.loads(_as_text(d["json"]))
+        meta = decode_metadata(d["json"])
         mode = meta.get("image", {}).get("mode")
         image = decode_image(d[ext], grayscale=None if mode is None else mode == "L")
         lines = [Line.from_json(x) for x in meta.pop("lines", [])]
@@ -108,6 +130,37 @@ class Sample:
 
 def _as_text(value) -> str:
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def encode_metadata(meta: dict) -> bytes:
+    """The ``.json`` member for the metadata ``meta``: UTF-8 JSON of one string, which is
+    ``meta`` as compact JSON with sorted keys (see the module docstring for why).
+
+    Floats keep every bit (Python's shortest round-trip repr), so decoding gives ``meta``
+    back exactly.
+    """
+    inner = json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json.dumps(inner, ensure_ascii=False).encode("utf-8")
+
+
+def decode_metadata(value: bytes | str | dict) -> dict:
+    """The metadata dict from a ``.json`` member however it was read: raw bytes (tar,
+    :func:`~synthtext.dataset.shards.iter_samples`), text (webdataset's ``.decode()``, a
+    Hugging Face ``datasets`` row) or a dict (schema 1 decoded by a loader). Both layouts
+    are read: schema 2's JSON string and schema 1's plain JSON object.
+
+    Raises:
+        ValueError: not JSON (``json.JSONDecodeError`` is one), or not a JSON object.
+    """
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        value = json.loads(value)
+    if isinstance(value, str):  # schema 2: the object encoded as a JSON string
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        raise ValueError(f"metadata is a JSON {type(value).__name__}, not an object")
+    return value
 
 
 def normalise_image_format(fmt: str) -> str:
@@ -159,8 +212,10 @@ def check_sample(d: dict[str, Any]) -> list[str]:
     """
     problems = []
     key = d.get("__key__", "")
-    if not key or "." in key:
-        problems.append(f"key {key!r} is empty or contains a dot")
+    try:
+        check_key(key)
+    except ValueError as e:
+        problems.append(str(e))
     exts = [e for e in IMAGE_EXTS if e in d]
     if len(exts) != 1:
         problems.append(f"{key}: expected exactly one image member, found {exts}")
@@ -168,7 +223,10 @@ def check_sample(d: dict[str, Any]) -> list[str]:
         s = Sample.from_wds(d)
     except (ValueError, KeyError, json.JSONDecodeError) as e:
         return problems + [str(e)]
-    meta = json.loads(_as_text(d["json"]))
+    meta = decode_metadata(d["json"])
+    if not isinstance(json.loads(_as_text(d["json"])), str):
+        problems.append(f"{key}: the .json member is a plain object, not the metadata as a "
+                        "JSON string (Hugging Face datasets would drop fields)")
     if meta.get("schema") != SCHEMA:
         problems.append(f"{key}: schema {meta.get('schema')!r} != {SCHEMA!r}")
     h, w = s.image.shape[:2]

@@ -12,7 +12,8 @@ import zlib
 
 import numpy as np
 
-from .errors import ConfigError
+from synthtext.dataset.errors import ConfigError
+from synthtext.dataset.names import check_split_name
 
 
 def split_seed(split: str) -> int:
@@ -37,14 +38,18 @@ def split_counts(n: int, split: tuple[tuple[str, float], ...]) -> dict[str, int]
 
     Args:
         n: total number of samples, ``>= 1``.
-        split: ``(name, weight)`` pairs; empty means every sample is ``train``.
+        split: ``(name, weight)`` pairs; empty means every sample is ``train``. Names
+            follow :func:`~synthtext.dataset.names.check_split_name`.
 
     Returns:
         ``{split name: sample count}``, summing to ``n``.
 
     Raises:
-        ConfigError: ``n < 1``.
+        ConfigError: ``n < 1``, or a split name that cannot start shard names and keys
+            (``--split``).
     """
+    for name, _ in split:
+        check_split_name(name, "--split")
     if n < 1:
         raise ConfigError(f"-n {n}: the number of samples must be at least 1")
     if not split:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.names import check_key
 from synthtext.dataset.urls import open_url, shard_urls
 
 MTIME = 946684800  # 2000-01-01T00:00:00Z: a fixed, plausible timestamp for every member
@@ -57,8 +58,12 @@ class AtomicTarWriter:
         Members go in a fixed order: the image, ``txt``, ``json``, then any other extension
         by name. ``TarWriter.write`` sorts a dict's members by name, so each member is
         written by its own call. Keys starting with ``_`` (``__url__``...) are not written.
+
+        Raises:
+            ValueError: the key breaks :func:`~synthtext.dataset.names.check_key` (a dot
+                would make readers merge samples).
         """
-        key = sample["__key__"]
+        key = check_key(sample["__key__"])
         exts = sorted((k for k in sample if not k.startswith("_")),
                       key=lambda e: (_ORDER.get(e, 9), e))
         for ext in exts:

@@ -7,6 +7,10 @@ is how `.notdef` is recognised. Rule: a character is renderable iff it is in the
 (read with fontTools) AND (it is a space/format character — Unicode Zs, Cf, or "\\t" — OR its
 32 px raster, drawn by Pillow with FreeType and raqm, has ink and differs from the `.notdef`
 raster). Control characters (Cc) other than "\\t", and surrogates, are never renderable.
+A character the face draws as another one is not renderable either (symbols.py): a symbol
+font (cmsy10, dingbats, a Windows symbol cmap) renders nothing, since its cmap cannot be
+trusted for any code point, and a Latin font none of the Latin-1 characters its glyph names
+and shapes give away as other characters (cmr10 draws ¡ for "<").
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import os
 import tempfile
 import unicodedata
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
@@ -24,9 +29,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from synthtext.dataset.cache import cache_dir
 from synthtext.dataset.errors import FontError
+from synthtext.fonts.symbols import FaceTables, check_glyphs
 
 # Bump when the rule or raster parameters change: old cache entries are then ignored.
-CHARSET_VERSION = 1
+# 2: symbol fonts and characters drawn as other characters (symbols.py) left out.
+CHARSET_VERSION = 2
 
 _RASTER_PX = 32
 _CANVAS = 4 * _RASTER_PX            # room for swashes, overhangs and descenders
@@ -56,9 +63,19 @@ def brotli_available() -> bool:
     return any(importlib.util.find_spec(m) is not None for m in ("brotli", "brotlicffi"))
 
 
-def renderable_charset(path, index: int = 0, cache_dir=None, *, sha256: str | None = None
-                       ) -> frozenset[str]:
-    """The characters face `index` of font `path` renders (rule in the module docstring).
+@dataclass(frozen=True)
+class FaceCharset:
+    """What one face renders: `chars` (one-character strings, the rule in the module
+    docstring; empty for a symbol font) and `symbol`, why the face is a symbol font (""
+    when it is not)."""
+
+    chars: frozenset[str]
+    symbol: str = ""
+
+
+def face_charset(path, index: int = 0, cache_dir=None, *, sha256: str | None = None
+                 ) -> FaceCharset:
+    """The characters face `index` of font `path` renders, and whether it is a symbol font.
 
     Args:
         path: a .ttf/.otf/.ttc/.woff/.woff2 file; `index` the face inside a collection.
@@ -68,7 +85,8 @@ def renderable_charset(path, index: int = 0, cache_dir=None, *, sha256: str | No
         sha256: the file's hash when the caller already has it (saves re-hashing).
 
     Returns:
-        One-character strings; computing costs about 0.05–0.2 ms per cmap entry.
+        FaceCharset; computing costs about 0.05–0.2 ms per cmap entry plus the symbol
+        check (symbols.check_glyphs, tens of ms), a cache hit a file read.
 
     Raises:
         FontError: a .woff2 without the `brotli` module, a cmap fontTools cannot read, or a
@@ -81,27 +99,34 @@ def renderable_charset(path, index: int = 0, cache_dir=None, *, sha256: str | No
     cached = _read_cache(cache_file, sha, index)
     if cached is not None:
         return cached
-    chars = _compute(path, index)
-    _write_cache(cache_file, sha, index, chars)
-    return chars
+    result = _compute(path, index)
+    _write_cache(cache_file, sha, index, result)
+    return result
 
 
-def _read_cache(cache_file: Path, sha: str, index: int) -> frozenset[str] | None:
-    """A valid cache entry's set, or None (missing or damaged entries are recomputed)."""
+def renderable_charset(path, index: int = 0, cache_dir=None, *, sha256: str | None = None
+                       ) -> frozenset[str]:
+    """The characters face `index` of font `path` renders: `face_charset(...).chars` (same
+    arguments, cache and errors)."""
+    return face_charset(path, index, cache_dir, sha256=sha256).chars
+
+
+def _read_cache(cache_file: Path, sha: str, index: int) -> FaceCharset | None:
+    """A valid cache entry, or None (missing or damaged entries are recomputed)."""
     try:
         data = json.loads(cache_file.read_text(encoding="utf-8"))
         if (data.get("version"), data.get("sha256"), data.get("index")) != (
-                CHARSET_VERSION, sha, index):
+                CHARSET_VERSION, sha, index) or not isinstance(data["symbol"], str):
             return None
-        return frozenset(chr(cp) for cp in data["codepoints"])
+        return FaceCharset(frozenset(chr(cp) for cp in data["codepoints"]), data["symbol"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _write_cache(cache_file: Path, sha: str, index: int, chars: frozenset[str]) -> None:
+def _write_cache(cache_file: Path, sha: str, index: int, result: FaceCharset) -> None:
     """Atomic write (temp file + os.replace) so concurrent workers never read half a file."""
     payload = {"version": CHARSET_VERSION, "sha256": sha, "index": index,
-               "codepoints": sorted(ord(c) for c in chars)}
+               "symbol": result.symbol, "codepoints": sorted(ord(c) for c in result.chars)}
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
@@ -117,8 +142,9 @@ def _write_cache(cache_file: Path, sha: str, index: int, chars: frozenset[str]) 
                       "set SYNTHGEN_CACHE to a writable directory to avoid recomputing")
 
 
-def _read_cmap(path: Path, index: int) -> dict[int, str]:
-    """Code point -> glyph name for one face, via fontTools.
+def _read_tables(path: Path, index: int) -> FaceTables:
+    """The best Unicode cmap (code point -> glyph name) and the flags symbols.py needs,
+    via fontTools.
 
     fontTools leaves out code points mapped explicitly to glyph 0 (`.notdef`), so those
     count as missing, which is what they are.
@@ -131,7 +157,12 @@ def _read_cmap(path: Path, index: int) -> dict[int, str]:
     try:
         font = TTFont(path, fontNumber=index if magic == b"ttcf" else -1, lazy=True)
         try:
-            return dict(font.getBestCmap() or {})
+            subtables = font["cmap"].tables if "cmap" in font else []
+            named = "CFF " in font or ("post" in font and font["post"].formatType == 2)
+            return FaceTables(dict(font.getBestCmap() or {}),
+                              symbol_cmap=any((t.platformID, t.platEncID) == (3, 0)
+                                              for t in subtables),
+                              named=named)
         finally:
             font.close()
     except Exception as e:  # fontTools raises many types on malformed input
@@ -151,9 +182,10 @@ def _raster_key(font: ImageFont.FreeTypeFont, ch: str, canvas: Image.Image):
     return None if bbox is None else (bbox, canvas.crop(bbox).tobytes())
 
 
-def _compute(path: Path, index: int) -> frozenset[str]:
-    """Apply the rule to every cmap entry of the face (≈0.05–0.2 ms per entry)."""
-    cmap = _read_cmap(path, index)
+def _compute(path: Path, index: int) -> FaceCharset:
+    """Apply the rule to every cmap entry of the face (≈0.05–0.2 ms per entry), then the
+    symbol check."""
+    tables = _read_tables(path, index)
     try:
         font = ImageFont.truetype(str(path), _RASTER_PX, index=index,
                                   layout_engine=ImageFont.Layout.RAQM)
@@ -162,10 +194,10 @@ def _compute(path: Path, index: int) -> frozenset[str]:
                         "replace or remove the file") from None
     canvas = Image.new("L", (_CANVAS, _CANVAS))
     # The raster of glyph 0: a cmap entry drawing exactly this is a copy of the tofu box.
-    probe = next((cp for cp in _MISSING_PROBES if cp not in cmap), None)
+    probe = next((cp for cp in _MISSING_PROBES if cp not in tables.cmap), None)
     notdef = None if probe is None else _raster_key(font, chr(probe), canvas)
     chars = set()
-    for cp in cmap:
+    for cp in tables.cmap:
         ch = chr(cp)
         category = unicodedata.category(ch)
         if category == "Cs" or (category == "Cc" and ch != "\t"):
@@ -176,7 +208,10 @@ def _compute(path: Path, index: int) -> frozenset[str]:
         key = _raster_key(font, ch, canvas)
         if key is not None and key != notdef:
             chars.add(ch)
-    return frozenset(chars)
+    check = check_glyphs(path, index, tables)
+    if check.symbol:
+        return FaceCharset(frozenset(), check.symbol)
+    return FaceCharset(frozenset(chars - check.wrong))
 
 
 def _block(lo: int, hi: int, letters_only: bool = False) -> list[str]:

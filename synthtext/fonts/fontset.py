@@ -3,27 +3,35 @@
 Fonts are chosen *given the text*, as SynthTIGER does (`BaseFont._sample_font(text)` in
 synthtiger/components/font/base_font.py): only fonts rendering every character of a span are
 candidates, uniformly, instead of dropping fonts that lack a character or resampling the text
-until one fits. What "rendering" means is charset.py's tofu rule, not the cmap alone.
-Manifests (`synthgen.fonts/1`: schema, shipped manifests, where an entry's file is) live in
-manifest.py; `synthgen fonts fetch` (fetch.py) installs their fonts into the fonts cache. A
-declared sha256 mismatch rejects the font.
+until one fits. What "rendering" means is charset.py's rule, not the cmap alone: no tofu,
+and no glyph that is another character (a symbol font renders nothing at all). FontSpec
+and directory scanning live in faces.py. Manifests (`synthgen.fonts/1`: schema, shipped
+manifests, where an entry's file is) live in manifest.py; `synthgen fonts fetch`
+(fetch.py) installs their fonts into the fonts cache. A declared sha256 mismatch rejects
+the font.
 """
 from __future__ import annotations
 
 import hashlib
 import warnings
-from collections import Counter, OrderedDict
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont
 
 from synthtext.dataset.errors import FontError
-from synthtext.fonts.charset import brotli_available, file_sha256, renderable_charset
+from synthtext.fonts.charset import face_charset, file_sha256
+from synthtext.fonts.faces import (
+    FONT_SUFFIXES,
+    FontSpec,
+    dir_specs,
+    error_reason,
+    skip_warning,
+)
 from synthtext.fonts.manifest import (
     SELECTIONS,
     SHIPPED,
@@ -33,47 +41,8 @@ from synthtext.fonts.manifest import (
     shipped_manifest,
 )
 
-FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2")
 FONT_CACHE_SIZE = 512
-# fonts_from_dir heuristic: a family or file name containing one of these (case-insensitive)
-# is taken as handwriting and cursive; everything else as sans, not cursive. Substrings that
-# false-match common print names ("pen" in Open Sans, "writ" in Typewriter) are left out.
-CURSIVE_HINTS = ("script", "hand", "brush", "cursive", "marker", "calligraph", "scribble",
-                 "scrawl", "signature", "chalk", "crayon")
 _RAQM = ImageFont.Layout.RAQM
-
-
-@dataclass(frozen=True)
-class FontSpec:
-    """One face of one font file, with what sampling and dataset metadata need.
-
-    `category` is one of manifest.CATEGORIES, `cursive` puts the face in the cursive group
-    of FontSet.choose, `license` is an SPDX expression, `sha256` the file's hex digest
-    ("" until FontSet fills it in).
-    """
-    id: str
-    path: str
-    family: str
-    category: str
-    cursive: bool
-    license: str = "unknown"
-    index: int = 0      # face index inside .ttc
-    sha256: str = ""    # of the file
-
-    def to_json(self) -> dict:
-        """Metadata for samples: no absolute path, so datasets do not leak local layout."""
-        return {"id": self.id, "family": self.family, "category": self.category,
-                "cursive": self.cursive, "license": self.license, "sha256": self.sha256,
-                "file": Path(self.path).name, "index": self.index}
-
-
-def _skip_warning(path, reason) -> None:
-    warnings.warn(f"font {path}: cannot be loaded ({reason}); skipped", stacklevel=3)
-
-
-def _reason(e: BaseException) -> str:
-    text = (str(e).splitlines() or [""])[0]
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 # ---------------------------------------------------------------- manifests
@@ -95,7 +64,7 @@ def _specs_from_manifest(path: Path, only: str | None = None
             continue
         if found.path is None:
             if e["source"]["kind"] == "file":
-                _skip_warning(path.parent / e["source"].get("path", e.get("file")),
+                skip_warning(path.parent / e["source"].get("path", e.get("file")),
                               f"manifest entry {e['id']!r}: file not found")
             else:
                 missing.append(e["id"])
@@ -153,58 +122,6 @@ def embedded_fonts() -> list[FontSpec]:
     return list(_embedded())
 
 
-# ---------------------------------------------------------------- directories
-
-def _faces(path: Path) -> list[tuple[int, str]]:
-    """(face index, family) for every face; index -1 marks a single-face file. Raises on
-    unreadable files."""
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic == b"ttcf":
-        coll = TTCollection(str(path), lazy=True)
-        try:
-            return [(i, font["name"].getBestFamilyName() or path.stem)
-                    for i, font in enumerate(coll.fonts)]
-        finally:
-            coll.close()
-    if magic == b"wOF2" and not brotli_available():  # FreeType reads woff2 without brotli
-        return [(-1, ImageFont.truetype(str(path), 16).getname()[0] or path.stem)]
-    with TTFont(str(path), lazy=True) as font:
-        return [(-1, font["name"].getBestFamilyName() or path.stem)]
-
-
-def _guess_style(family: str, file_name: str) -> tuple[str, bool]:
-    """(category, cursive) from names: see CURSIVE_HINTS."""
-    text = f"{family} {file_name}".lower()
-    if any(hint in text for hint in CURSIVE_HINTS):
-        return "handwriting", True
-    return "sans", False
-
-
-def _dir_specs(root: Path, files: list[Path], listed: set, taken: set[str]
-               ) -> list[FontSpec]:
-    """Heuristic specs for faces not in `listed`; ids from the stem, unique-ified."""
-    found = []
-    for file in files:
-        try:
-            faces = _faces(file)
-        except Exception as e:  # malformed fonts raise many exception types
-            _skip_warning(file, _reason(e))
-            continue
-        faces = [(i, fam) for i, fam in faces if (file.resolve(), max(i, 0)) not in listed]
-        sha = file_sha256(file) if faces else ""
-        for index, family in faces:
-            multi, index = index >= 0, max(index, 0)
-            base = f"{file.stem}-{index}" if multi else file.stem
-            unique = file.relative_to(root).as_posix() + (f"#{index}" if multi else "")
-            category, cursive = _guess_style(family, file.name)
-            found.append((base, unique, FontSpec(
-                id=base, path=str(file), family=family, category=category,
-                cursive=cursive, index=index, sha256=sha)))
-    counts = Counter(base for base, _, _ in found)
-    return [spec if counts[base] == 1 and base not in taken else replace(spec, id=unique)
-            for base, unique, spec in found]
-
 
 def fonts_from_dir(path) -> list[FontSpec]:
     """Every face of every font file under `path` (recursive).
@@ -229,7 +146,7 @@ def fonts_from_dir(path) -> list[FontSpec]:
         raise FontError(f"font directory {root}: no {'/'.join(FONT_SUFFIXES)} files found; "
                         "add fonts or use --fonts embedded")
     listed = {(Path(s.path).resolve(), s.index) for s in specs}
-    specs += _dir_specs(root, files, listed, {s.id for s in specs})
+    specs += dir_specs(root, files, listed, {s.id for s in specs})
     if not specs:
         raise FontError(f"font directory {root}: no font could be loaded (see warnings); "
                         "replace the broken files")
@@ -264,12 +181,16 @@ class FontSet:
 
     Specs are sorted by (id, path, index), so indices do not depend on discovery order; one
     is skipped with a warning when its id repeats, its file fails the declared sha256,
-    Pillow cannot load it or it renders nothing. `cache_dir`: the charset cache root.
-    Raises FontError when no spec loads.
+    Pillow cannot load it or it renders nothing; a symbol font (charset.py, symbols.py)
+    renders nothing and is skipped with a warning saying why, and listed in `symbol_fonts`
+    ((spec, why) pairs). `cache_dir`: the charset cache root. Raises FontError when no
+    spec loads, unless `require_any` is False (`fonts check` reports on fonts that are all
+    unusable).
     """
 
-    def __init__(self, specs: list[FontSpec], cache_dir=None):
+    def __init__(self, specs: list[FontSpec], cache_dir=None, *, require_any: bool = True):
         self.specs: list[FontSpec] = []
+        self.symbol_fonts: list[tuple[FontSpec, str]] = []
         self._charsets: list[frozenset[str]] = []
         self._ids: set[str] = set()
         for spec in sorted(specs, key=lambda s: (s.id, s.path, s.index)):
@@ -277,8 +198,11 @@ class FontSet:
             if loaded is not None:
                 self.specs.append(loaded[0])
                 self._charsets.append(loaded[1])
-        if not self.specs:
-            raise FontError("fonts: none of the given fonts can be loaded (see warnings); "
+        if not self.specs and require_any:
+            symbols = [s.id for s, _ in self.symbol_fonts]
+            verb = "is a symbol font" if len(symbols) == 1 else "are symbol fonts"
+            why = f"; {', '.join(symbols)} {verb}" if symbols else ""
+            raise FontError(f"fonts: none of the given fonts can be used (see warnings{why}); "
                             "fix --fonts or use --fonts embedded")
         self._masks: dict[str, int] = {}
         for i, chars in enumerate(self._charsets):
@@ -299,16 +223,21 @@ class FontSet:
                               f"file {sha}); rejected", stacklevel=3)
                 return None
             ImageFont.truetype(spec.path, 32, index=spec.index, layout_engine=_RAQM)
-            chars = renderable_charset(spec.path, spec.index, cache_dir, sha256=sha)
+            face = face_charset(spec.path, spec.index, cache_dir, sha256=sha)
         except Exception as e:  # unreadable/corrupt fonts fail in many ways
-            _skip_warning(spec.path, str(e).removeprefix(f"font {spec.path}: ")
-                          if isinstance(e, FontError) else _reason(e))
+            skip_warning(spec.path, str(e).removeprefix(f"font {spec.path}: ")
+                         if isinstance(e, FontError) else error_reason(e))
             return None
-        if not chars:
-            _skip_warning(spec.path, "it renders no characters")
+        if face.symbol:
+            self.symbol_fonts.append((replace(spec, sha256=sha), face.symbol))
+            warnings.warn(f"font {spec.path}: a symbol font, skipped: its glyphs are not the "
+                          f"characters its cmap claims; {face.symbol}", stacklevel=3)
+            return None
+        if not face.chars:
+            skip_warning(spec.path, "it renders no characters")
             return None
         self._ids.add(spec.id)
-        return replace(spec, sha256=sha), chars
+        return replace(spec, sha256=sha), face.chars
 
     def __len__(self) -> int:
         return len(self.specs)

@@ -21,8 +21,6 @@ importable `fontpkg-*` package (pypi kind: how the embedded set works), or at it
 """
 from __future__ import annotations
 
-import importlib.resources
-import importlib.util
 import json
 import os
 import re
@@ -32,6 +30,7 @@ from pathlib import Path
 
 from synthtext.dataset.errors import FontError
 from synthtext.fonts.charset import coverage_summary, default_cache_dir, file_sha256
+from synthtext.fonts.shipped import package_file, shipped_manifest
 
 SCHEMA = "synthgen.fonts/1"
 CATEGORIES = ("serif", "sans", "mono", "display", "handwriting", "script")
@@ -206,12 +205,6 @@ def load_manifest(path) -> Manifest:
     return Manifest(path, name, tuple(data["fonts"]))
 
 
-def shipped_manifest(name: str) -> Path:
-    """Path of a manifest shipped in font_manifests/ (default, handwriting, print, embedded)."""
-    ref = importlib.resources.files("font_manifests") / f"{name}.json"
-    return Path(str(ref))
-
-
 def manifest_arg(arg: str | None) -> Path:
     """A `--manifest` value: a shipped manifest's name (None = default) or a path to a
     .json manifest. Raises FontError when it is neither."""
@@ -276,18 +269,6 @@ def write_record(entry: dict, cache: Path, sha256: str) -> None:
                  json.dumps(record, indent=1, sort_keys=True).encode())
 
 
-def _package_file(entry: dict) -> Path | None:
-    """The file inside an importable fontpkg package (pypi kind), if that is installed."""
-    module = entry["source"]["package"].replace("-", "_").replace(".", "_")
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0]) / "files" / entry["file"]
-
-
 def _candidates(entry: dict, manifest_dir: Path, cache: Path, where: tuple[str, ...]
                 ) -> list[tuple[Path, set]]:
     """(path, accepted sha256s) in the order tried; an empty set accepts any file.
@@ -298,7 +279,7 @@ def _candidates(entry: dict, manifest_dir: Path, cache: Path, where: tuple[str, 
     want = {entry["sha256"]} if entry.get("sha256") else set()
     kind = entry["source"]["kind"]
     out = []
-    local = (_package_file(entry) if kind == "pypi" else
+    local = (package_file(entry["source"]["package"], entry["file"]) if kind == "pypi" else
              manifest_dir / entry["source"].get("path", entry.get("file")) if kind == "file"
              else None)
     if "local" in where and local is not None and local.is_file():

@@ -3,8 +3,10 @@ their install state, and how well the installed fonts render a corpus.
 
 `check` answers before a long render what will be resampled or stripped: per font, the
 share of the corpus' characters (by occurrence) and of its distinct characters it renders,
-and the characters that no font renders, with their counts (renderable = fonts.FontSet's
-rule: in the cmap and drawing something other than `.notdef`).
+the symbol fonts that render nothing (their glyphs are not the characters their cmap
+claims: symbols.py), and the characters that no font renders, with their counts
+(renderable = charset.py's rule: in the cmap, drawing something other than `.notdef`, and
+not drawn as another character).
 """
 from __future__ import annotations
 
@@ -69,6 +71,8 @@ class CheckReport:
     fonts: list[tuple[FontSpec, float, int]] = field(default_factory=list)
     # (font, share of occurrences rendered, distinct characters rendered)
     missing: list[tuple[str, int]] = field(default_factory=list)
+    symbols: list[tuple[FontSpec, str]] = field(default_factory=list)
+    # (symbol font, why): skipped, they render nothing
 
 
 def check_counts(counts: Counter, font_set: FontSet) -> CheckReport:
@@ -77,7 +81,7 @@ def check_counts(counts: Counter, font_set: FontSet) -> CheckReport:
     count."""
     counts = Counter({c: n for c, n in counts.items() if not c.isspace()})
     total = sum(counts.values())
-    report = CheckReport(total, counts)
+    report = CheckReport(total, counts, symbols=list(font_set.symbol_fonts))
     for i, spec in enumerate(font_set.specs):
         charset = font_set.charset(i)
         have = [c for c in counts if c in charset]
@@ -94,18 +98,24 @@ def _char_name(c: str) -> str:
 
 
 def format_report(report: CheckReport, corpus: str, top: int | None = None) -> str:
-    """The `fonts check` text: the font table (the first `top` rows, None = all), then the
-    characters nobody renders with code point, count and Unicode name."""
+    """The `fonts check` text: the font table (the first `top` rows, None = all), the
+    symbol fonts skipped and why, then the characters nobody renders with code point, count
+    and Unicode name."""
     n_fonts, distinct = len(report.fonts), len(report.counts)
     lines = [f"corpus {corpus}: {report.total:,} characters, {distinct:,} distinct "
              f"(whitespace not counted); {n_fonts} fonts"]
     shown = report.fonts if top is None else report.fonts[:top]
     body = [[s.id, s.family, s.category, f"{100 * share:.3f}%", f"{k}/{distinct}"]
             for s, share, k in shown]
-    lines.append(_table(["font", "family", "category", "chars", "distinct"], body,
-                        right={3, 4}))
+    if body:
+        lines.append(_table(["font", "family", "category", "chars", "distinct"], body,
+                            right={3, 4}))
     if top is not None and n_fonts > top:
         lines.append(f"… {n_fonts - top} more fonts (--top to show more)")
+    if report.symbols:
+        lines.append(f"symbol fonts, skipped: {len(report.symbols)} (their glyphs are not "
+                     "the characters their cmap claims)")
+        lines += [f"  {s.id}  {Path(s.path).name}: {why}" for s, why in report.symbols]
     if not report.missing:
         lines.append(f"every character is rendered by at least one of the {n_fonts} fonts")
         return "\n".join(lines)

@@ -22,6 +22,7 @@ import yaml
 
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.info import INFO_FILE, read_info
+from synthtext.dataset.names import check_split_name
 from synthtext.preview import preview_sheet
 from synthtext.render.config import embedded_corpus_path
 
@@ -52,7 +53,8 @@ def complete_info(out: str | os.PathLike) -> dict:
     """The dataset info of the shard directory ``out``, which must be a finished run.
 
     Raises:
-        UserError: no dataset.json, or its status is not ``complete``.
+        UserError: no dataset.json, its status is not ``complete``, or a split name that
+            Hugging Face cannot load (made before split names were checked, e.g. ``v1.0``).
     """
     m = read_info(out)
     if m is None:
@@ -60,6 +62,8 @@ def complete_info(out: str | os.PathLike) -> dict:
     if m.get("status") != "complete":
         raise UserError(f"{out}: {INFO_FILE} says the run is {m.get('status')!r}; finish it "
                         "(rerun the same command) before making a card or publishing")
+    for split in m.get("splits", {}):
+        check_split_name(split, f"{out}: made with --split")
     return m
 
 
@@ -284,12 +288,15 @@ def _loading(m: dict, repo_id: str | None, dirname: str) -> list[str]:
     return ["## Loading\n",
             f"Each sample is a `{ext}` image, a `txt` label (UTF-8, lines joined by `\\n`) and "
             "a `json` record with the font, layout parameters and a quad for every line and "
-            "word (the synthgen sample format).\n",
-            "```python", "import datasets", "",
+            "word (the synthgen sample format). The record is stored as one JSON string, so "
+            "every loader keeps every field: `json.loads` it.\n",
+            "```python", "import json", "", "import datasets", "",
             f'ds = datasets.load_dataset("{ref}", split="{first}")  # columns {ext}, txt, json',
-            "```\n", "With webdataset (streaming):\n", "```python", "import webdataset as wds", "",
+            'meta = json.loads(ds[0]["json"])  # the full record, a dict', "```\n",
+            "With webdataset (streaming):\n", "```python", "import webdataset as wds", "",
             f'ds = wds.WebDataset("{base}/{braces}", shardshuffle=False).decode("l")',
-            "```\n", "With synthgen (streams `hf://`, http(s) and local shards):\n",
+            'meta = json.loads(next(iter(ds))["json"])', "```\n",
+            "With synthgen (streams `hf://`, http(s) and local shards):\n",
             "```python", "from synthtext.dataset.sample import Sample",
             "from synthtext.dataset.shards import iter_samples", "",
             f'for d in iter_samples("{ours}"):',

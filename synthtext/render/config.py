@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from synthtext.dataset.errors import ConfigError
+from synthtext.dataset.text import check_normalize
 
 LAYOUTS = ("page", "line")
 UNITS = ("chars", "words", "lines")
@@ -44,13 +45,15 @@ class RenderConfig:
     0–255; ``rotation`` maps degrees (0, 90, 180, 270, counter-clockwise) to weights;
     ``max_skew`` is degrees; ``length`` counts ``length_unit``. ``(low, high)`` ranges are
     drawn per sample (integers inclusive); probabilities apply per sample. Fields left at
-    None take the layout's default (LAYOUT_DEFAULTS). Build one, then call
-    :meth:`validate`.
+    None take the layout's default (LAYOUT_DEFAULTS). ``normalize`` is the Unicode
+    normalisation of the label text policy (:mod:`synthtext.dataset.text`) applied to every
+    corpus span before layout. Build one, then call :meth:`validate`.
     """
 
     corpora: tuple[tuple[str, float], ...] = ()  # (path, weight); empty = embedded corpus
     corpus_format: str = "auto"
     encoding: str = "utf-8"
+    normalize: str = "NFC"  # label text policy: NFC, NFKC or none (synthtext.dataset.text)
     fonts: str = "embedded"
     seed: int = 0
     layout: str = "page"
@@ -109,6 +112,7 @@ class RenderConfig:
         _choice("--length-unit", self.length_unit, UNITS)
         _choice("--missing-glyphs", self.missing_glyphs, MISSING)
         _choice("--length-dist", self.length_dist, ("uniform", "loguniform"))
+        check_normalize(self.normalize)
         for name in ("length", "width", "height", "font_size", "line_height", "indent_spaces"):
             _range(name, getattr(self, name), minimum=1)
         for name in ("margin", "line_spacing", "block_width", "ink", "paper"):

@@ -1,9 +1,15 @@
 """Draw laid-out lines: measure ink boxes, draw whole lines into an ink mask, compose a page.
 
-Each line is shaped as a whole (kerning and ligatures intact) and composed from cached glyph
-bitmaps (see :mod:`synthtext.render.glyphs`); only justified lines are shaped word by word, because
-their gaps are stretched. Line and word boxes are the union of the glyph bitmaps actually
-drawn, descenders and swashes included, so nothing is clipped and no ink is unboxed.
+Each line is shaped as a whole (kerning and ligatures intact; mixed-direction lines run by
+run in visual order) and composed from cached glyph bitmaps (see
+:mod:`synthtext.render.glyphs`); only justified lines are shaped word by word, because their
+gaps are stretched, and their words are set in the line's visual order. Line and word boxes
+are the union of the glyph bitmaps actually drawn, descenders and swashes included, so
+nothing is clipped and no ink is unboxed; a word's box covers its own glyphs wherever the
+bidi order puts them. Alignment and indentation are visual (from the block's left edge)
+for every direction, except that right-to-left lines are never indented (a label's leading
+spaces would mean the other edge) and the ragged last line of a justified right-to-left
+paragraph is set flush right.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from synthtext.render.glyphs import Run, SizedFont
+from synthtext.render.glyphs import (
+    Run,
+    SizedFont,
+    base_level,
+    has_rtl,
+    visual_positions,
+)
 from synthtext.render.layout import LayoutLine
 
 PAD = 2  # px of empty border around the ink mask, so antialiasing is never cut
@@ -25,7 +37,9 @@ class Placed:
     """A line's origin, shaped runs and ink box in block coordinates (px, y grows down).
 
     ``baseline`` is the line's baseline y; boxes are ``(x0, y0, x1, y1)`` with x1, y1
-    exclusive; ``bbox`` is None for a blank line.
+    exclusive; ``bbox`` is None for a line without ink. ``inkless`` is True for a line
+    with words that draws no ink, or with a word that draws none (its label would name
+    text the image does not show).
     """
 
     line: LayoutLine
@@ -34,6 +48,7 @@ class Placed:
     runs: list[Run]
     bbox: tuple[float, float, float, float] | None  # ink box (x0, y0, x1, y1)
     word_boxes: list[tuple] = None  # ink box of each word (None for a word with no ink)
+    inkless: bool = False
 
 
 class Measure:
@@ -72,33 +87,49 @@ def place_lines(measure: Measure, lines: list[LayoutLine], align: str, max_width
             placed.append(Placed(line, baseline, [], [], None, []))
             continue
         x0 = line.indent * measure.space
-        if align == "justify" and not line.last_of_paragraph and len(line.words) > 1:
+        ragged = line.last_of_paragraph or len(line.words) < 2
+        if align == "justify" and not ragged:
             placed.append(_justified(measure, line, baseline, x0, max_width))
             continue
         run = font.run(line.body)
-        if align == "right":
+        line_align = align
+        if align == "justify" and has_rtl(line.body) and base_level(line.body):
+            line_align = "right"  # a right-to-left paragraph's last line ends on the right
+        if line_align == "right":
             x0 = max_width - run.advance
-        elif align == "center":
+        elif line_align == "center":
             x0 = (max_width - run.advance) / 2
         x0 = int(round(x0))
-        boxes = [_shift(b, x0, baseline) for b in run.boxes(list(_word_spans(line.words)))]
+        spans = list(_word_spans(line.words))
+        boxes = [_shift(b, x0, baseline) for b in run.boxes(spans)]
         inked = [b for b in boxes if b]  # spaces have no ink: the words' union is the line's
+        inkless = not inked or (len(inked) < len(boxes) and any(run.blank(spans)))
         placed.append(Placed(line, baseline, [x0], [run], _union(inked) if inked else None,
-                             boxes))
+                             boxes, inkless))
     return placed
 
 
 def _justified(measure: Measure, line: LayoutLine, baseline: int, x0: float,
                max_width: float) -> Placed:
-    """A justified line: words drawn one by one with the spare width spread over the gaps."""
-    runs = [measure.font.run(w) for w in line.words]
+    """A justified line: words drawn one by one with the spare width spread over the gaps,
+    left to right in the line's visual (bidi) order, each shaped with the line's base
+    direction."""
+    body, base = line.body, None
+    order = list(range(len(line.words)))
+    if has_rtl(body):
+        base, pos = base_level(body), visual_positions(body)
+        spans = list(_word_spans(line.words))
+        order.sort(key=lambda i: min(pos[spans[i][0]:spans[i][1]]))
+    runs = [measure.font.run(w, base) for w in line.words]
     gap = max((max_width - x0 - sum(r.advance for r in runs)) / (len(runs) - 1), measure.space)
-    xs, x = [], x0
-    for r in runs:
-        xs.append(int(round(x)))
-        x += r.advance + gap
+    xs, x = [0] * len(runs), x0
+    for i in order:
+        xs[i] = int(round(x))
+        x += runs[i].advance + gap
     boxes = [_shift(r.box(), x, baseline) for r, x in zip(runs, xs)]
-    return Placed(line, baseline, xs, runs, _union([b for b in boxes if b]), boxes)
+    inked = [b for b in boxes if b]
+    return Placed(line, baseline, xs, runs, _union(inked) if inked else None, boxes,
+                  len(inked) < len(boxes))
 
 
 def _word_spans(words: list[str]):
@@ -167,6 +198,45 @@ def box_quad(x0, y0, x1, y1) -> list[list[float]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
+def drawn_size(placed: list[Placed], degrees: float = 0.0) -> tuple[int, int]:
+    """``(width, height)`` in px of the mask :func:`draw_skewed` makes for these lines
+    (the ink block plus PAD per side, rotated by ``degrees`` when not 0), without drawing.
+
+    Raises:
+        ValueError: no line has ink.
+    """
+    x0, y0, x1, y1 = block_box(placed)
+    w, h = int(x1) - int(x0) + 2 * PAD, int(y1) - int(y0) + 2 * PAD
+    return _rotated_canvas(w, h, degrees) if degrees else (w, h)
+
+
+def _rotated_canvas(w: int, h: int, degrees: float) -> tuple[int, int]:
+    nw, nh = rotated_size(w, h, degrees)
+    return math.ceil(nw) + 2, math.ceil(nh) + 2
+
+
+def draw_skewed(placed: list[Placed], degrees: float) -> tuple[np.ndarray, list[dict]]:
+    """:func:`draw_mask`, then :func:`rotate_mask` by ``degrees`` (quads moved along) when
+    not 0: the final ink mask, ``(H, W)`` uint8, of size :func:`drawn_size`.
+
+    Quads have their corners on pixel edges (pixel ``i`` spans ``[i, i + 1]``). Bilinear
+    resampling spreads ink up to 1 px past the inked pixel centres, i.e. 0.5 px past the
+    box, so every box grows by 0.5 px per side before it is rotated: the rotated quads then
+    hold every pixel centre that got ink.
+    """
+    mask, records = draw_mask(placed)
+    if degrees:
+        mask, mat = rotate_mask(mask, degrees)
+        move = affine_fn(mat)
+        records = transform_lines(records, lambda pts: move(_grow(pts, 0.5)))
+    return mask, records
+
+
+def _grow(pts: np.ndarray, by: float) -> np.ndarray:
+    """Corners of axis-aligned box quads (``(4N, 2)``, TL TR BR BL) moved out by ``by`` px."""
+    return pts + np.tile([[-by, -by], [by, -by], [by, by], [-by, by]], (len(pts) // 4, 1))
+
+
 def rotate_mask(mask: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
     """Rotate the ink mask by ``degrees`` (counter-clockwise, OpenCV's convention) about
     its centre into a canvas enlarged to hold it, bilinear.
@@ -176,8 +246,7 @@ def rotate_mask(mask: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarra
         mask points ``[x, y]`` to it (for :func:`affine_fn`).
     """
     h, w = mask.shape
-    nw, nh = rotated_size(w, h, degrees)
-    nw, nh = math.ceil(nw) + 2, math.ceil(nh) + 2
+    nw, nh = _rotated_canvas(w, h, degrees)
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     m[0, 2] += nw / 2 - w / 2
     m[1, 2] += nh / 2 - h / 2
@@ -213,8 +282,10 @@ def transform_lines(lines: list[dict], fn) -> list[dict]:
 
 
 def affine_fn(m: np.ndarray):
-    """The point transform of a 2x3 affine matrix, for :func:`transform_lines`."""
-    return lambda pts: pts @ m[:, :2].T + m[:, 2]
+    """The point transform, for :func:`transform_lines`, of a 2x3 affine matrix made for
+    OpenCV (whose pixel ``i`` is centred on ``i``) applied to points on our pixel grid
+    (pixel ``i`` spans ``[i, i + 1]``, centred on ``i + 0.5``)."""
+    return lambda pts: (pts - 0.5) @ m[:, :2].T + m[:, 2] + 0.5
 
 
 def rot90_page(page: np.ndarray, lines: list[dict], degrees: int):

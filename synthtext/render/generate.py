@@ -42,6 +42,7 @@ class RenderJob:
                     "sha256": c.sha256, "bytes": c.size_bytes, "weight": w}
                    for c, w in mix.corpora]
         font_list = [s.to_json() for s in fonts.specs]
+        _remember(cfg, Renderer(cfg, mix, fonts))  # this process reuses what it just opened
         return cls(cfg, {"corpora": corpora, "fonts": {"fingerprint": fonts.fingerprint(),
                                                        "list": font_list}})
 
@@ -58,13 +59,21 @@ _RENDERERS: dict[str, Renderer] = {}
 
 
 def _renderer(cfg: RenderConfig) -> Renderer:
-    """One Renderer per config and process: opening corpora and fonts is the costly part."""
-    key = json.dumps(cfg.to_json(), sort_keys=True)
-    if key not in _RENDERERS:
-        if len(_RENDERERS) >= 4:
-            _RENDERERS.clear()
-        _RENDERERS[key] = Renderer(cfg)
-    return _RENDERERS[key]
+    """One Renderer per config and process: opening corpora and fonts is the costly part
+    (and its warnings, e.g. a skipped font, are then printed once per process)."""
+    renderer = _RENDERERS.get(_key(cfg))
+    return renderer if renderer is not None else _remember(cfg, Renderer(cfg))
+
+
+def _key(cfg: RenderConfig) -> str:
+    return json.dumps(cfg.to_json(), sort_keys=True)
+
+
+def _remember(cfg: RenderConfig, renderer: Renderer) -> Renderer:
+    if len(_RENDERERS) >= 4:
+        _RENDERERS.clear()
+    _RENDERERS[_key(cfg)] = renderer
+    return renderer
 
 
 def render_shards(cfg: RenderConfig, out: str | Path, n: int, **run_options) -> RunResult:

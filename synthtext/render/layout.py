@@ -4,7 +4,8 @@ Sampling only draws numbers into a JSON-able dict; :func:`wrap` and :func:`lines
 deterministic given those numbers and the font's measurements. Indentation is written into
 the label as leading spaces by one rule: a line indented by ``n`` space widths (of its own
 font and size) from the text block's left edge starts with ``n`` spaces. Only left-aligned
-and justified text is indented; centred and right-aligned lines never get leading spaces.
+and justified text is indented; centred and right-aligned lines never get leading spaces,
+nor do right-to-left paragraphs (whose leading spaces would stand at the right edge).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthtext.render.config import RenderConfig
+from synthtext.render.glyphs import base_level
 
 _BREAK_AFTER = re.compile(r"[-,)\]/]")  # where an over-long word may be broken across lines
 
@@ -161,6 +163,8 @@ def wrap(paragraphs, style: dict, width_of, space: float, max_width: float) -> l
             lines.append(LayoutLine([], blank=True))
         block = style["paragraph_indent"][first_idx]
         indent = block + style["first_line_indent"]
+        if base_level(" ".join(words)):  # right to left: leading spaces mean the right edge
+            indent = block = 0
         if not _wrap_paragraph(words, lines, indent, block, width_of, space, max_width):
             break
     while lines and lines[-1].blank:

@@ -2,8 +2,9 @@
 
 ``Renderer.sample(split, index)`` depends only on (config, split, index): its random
 generator is seeded from ``(seed, split, index, attempt)``, and a rejected attempt (no font
-renders the span, nothing fits) moves to the next attempt with a fresh seed, counted in the
-sample's ``rejects``.
+renders the span: ``missing_glyph``/``no_single_font``; a line or word draws no ink:
+``no_ink``; its final, skewed and padded, ink block fits no canvas: ``does_not_fit``) moves
+to the next attempt with a fresh seed, counted in the sample's ``rejects``.
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ from synthtext.dataset.seeds import sample_rng
 from synthtext.fonts.fontset import FontSet, resolve_fonts
 from synthtext.render.config import RenderConfig
 from synthtext.render.draw import (
-    PAD,
     Measure,
-    affine_fn,
     block_box,
-    draw_mask,
+    draw_skewed,
+    drawn_size,
     paper_with_ink,
     place_lines,
     rot90_page,
-    rotate_mask,
-    rotated_size,
     transform_lines,
 )
 from synthtext.render.glyphs import ShapedFont, SizedFont
@@ -59,13 +57,14 @@ class Reject(Exception):
 
 
 def open_corpora(cfg: RenderConfig) -> CorpusMix:
-    """The config's corpora as one weighted mix, cut into ``cfg.split`` when it has splits.
+    """The config's corpora as one weighted mix, cut into ``cfg.split`` when it has splits;
+    their spans are under the label text policy with ``cfg.normalize``.
 
     Raises:
         CorpusError: a corpus cannot be opened or is too small for a split.
     """
-    mix = CorpusMix([(Corpus(path, format=cfg.corpus_format, encoding=cfg.encoding), w)
-                     for path, w in cfg.corpus_list()])
+    mix = CorpusMix([(Corpus(path, format=cfg.corpus_format, encoding=cfg.encoding,
+                             normalize=cfg.normalize), w) for path, w in cfg.corpus_list()])
     if cfg.split:
         mix.split_regions(dict(cfg.split))
     return mix
@@ -82,8 +81,8 @@ class Renderer:
     def __init__(self, cfg: RenderConfig, corpus: CorpusMix | None = None,
                  fonts: FontSet | None = None):
         self.cfg = cfg.validate()
-        self.corpus = corpus or open_corpora(cfg)
-        self.fonts = fonts or FontSet(resolve_fonts(cfg.fonts))
+        self.corpus = corpus if corpus is not None else open_corpora(cfg)
+        self.fonts = fonts if fonts is not None else FontSet(resolve_fonts(cfg.fonts))
         self._shaped: dict[int, ShapedFont] = {}
         self.augment = None
         if cfg.augment != "none":
@@ -206,44 +205,29 @@ class Renderer:
         pitch = (m.ascent + m.descent) * params["line_spacing"]
         n_fit = 1 + int((avail_h - (m.ascent + m.descent)) // pitch)
         placed = place_lines(m, lines_that_fit(n_fit, lines), params["align"], max_width, pitch)
+        _check_ink(placed)
+        area = (w, avail_h)  # overhangs may use the side margins, never the top or bottom
         try:
-            placed = self._fit_block(placed, avail_w, avail_h, params["skew"], left + right)
+            placed = _fit_block(placed, area, params["skew"])
         except Reject:
             if not params["skew"]:
                 raise
             params["skew"] = 0.0  # a skewed block that cannot fit is set straight instead
-            placed = self._fit_block(placed, avail_w, avail_h, 0.0, left + right)
+            placed = _fit_block(placed, area, 0.0)
         kept = [p.line for p in placed]
         if min(ln.indent for ln in kept if not ln.blank) > 0:  # the unindented line was cut
             placed = place_lines(m, relative_indents(kept), params["align"], max_width, pitch)
-        mask, records = draw_mask(placed)
-        if params["skew"]:
-            mask, mat = rotate_mask(mask, params["skew"])
-            records = transform_lines(records, affine_fn(mat))
+        mask, records = draw_skewed(placed, params["skew"])
         mh, mw = mask.shape
+        if mw > area[0] or mh > area[1]:  # the fit check on the final (rotated, padded) mask
+            raise Reject("does_not_fit")
         x = min(max(0, left + int(params["placement"][0] * (avail_w - mw))), w - mw)
-        y = min(max(0, top + int(params["placement"][1] * (avail_h - mh))), h - mh)
+        y = top + int(params["placement"][1] * (avail_h - mh))
         image = np.full((h, w), params["paper"], dtype=np.uint8)
         image[y:y + mh, x:x + mw] = paper_with_ink(mask, params["paper"], params["ink"])
         records = transform_lines(records, lambda p: p + (x, y))
         params["lines"] = len(records)
         return rot90_page(image, records, params["rotation"])
-
-    @staticmethod
-    def _fit_block(placed, avail_w, avail_h, skew, slack_w):
-        """Drop trailing lines until the (skewed) ink block fits the area inside the margins."""
-        placed = list(placed)
-        while placed:
-            while placed and placed[-1].bbox is None:
-                placed.pop()
-            if not placed:
-                break
-            x0, y0, x1, y1 = block_box(placed)
-            bw, bh = rotated_size(x1 - x0 + 2 * PAD, y1 - y0 + 2 * PAD, skew)
-            if bw <= avail_w + slack_w and bh <= avail_h:  # overhangs may use the margins
-                return placed
-            placed.pop()
-        raise Reject("does_not_fit")
 
     def _draw_line(self, params, paragraphs, font_idx):
         words = [w for para in paragraphs for w in para]
@@ -254,15 +238,13 @@ class Renderer:
             while len(line.words) > 1 and m(line.body) > LINE_MAX_WIDTH:
                 line.words.pop()
             placed = place_lines(m, [line], "left", LINE_MAX_WIDTH, 0)
+            _check_ink(placed)
             _, y0, _, y1 = block_box(placed)
             if y1 - y0 + 2 <= params["height"] or size <= 4:
                 break
             size -= 1  # shrink until the ink (swashes included) fits the line height
         params["font_size"] = size
-        mask, records = draw_mask(placed)
-        if params["skew"]:
-            mask, mat = rotate_mask(mask, params["skew"])
-            records = transform_lines(records, affine_fn(mat))
+        mask, records = draw_skewed(placed, params["skew"])
         mh, mw = mask.shape
         h = max(params["height"], mh)
         pad_l, pad_r = params["pad"]
@@ -271,3 +253,26 @@ class Renderer:
         image[y:y + mh, pad_l:pad_l + mw] = paper_with_ink(mask, params["paper"], params["ink"])
         records = transform_lines(records, lambda p: p + (pad_l, y))
         return rot90_page(image, records, params["rotation"])
+
+
+def _check_ink(placed) -> None:
+    """Reject lines whose label would name text the image does not show: a line, or a word
+    of it, that draws no ink (only blank or zero-width characters)."""
+    if any(p.inkless for p in placed):
+        raise Reject("no_ink")
+
+
+def _fit_block(placed, area: tuple[int, int], skew: float):
+    """Drop trailing lines until the final ink mask (padded, rotated by ``skew`` degrees)
+    fits ``area`` (width, height in px); Reject("does_not_fit") when no line does."""
+    placed = list(placed)
+    while placed:
+        while placed and placed[-1].bbox is None:
+            placed.pop()
+        if not placed:
+            break
+        mw, mh = drawn_size(placed, skew)
+        if mw <= area[0] and mh <= area[1]:
+            return placed
+        placed.pop()
+    raise Reject("does_not_fit")
