@@ -39,6 +39,7 @@ def render_config(opts: dict) -> RenderConfig:
                         encoding=opts["encoding"], normalize=opts["normalize"],
                         fonts=opts["fonts"], seed=opts["seed"],
                         layout=opts["layout"], length_unit=opts["length_unit"],
+                        length_dist=opts.get("length_dist", "uniform"),
                         missing_glyphs=opts["missing_glyphs"], augment=opts["augment"],
                         **kw).validate()
 

@@ -42,7 +42,9 @@ def main():
 @click.option("--layout", type=click.Choice(["page", "line"]), default="page", show_default=True)
 @click.option("--length-unit", type=click.Choice(["chars", "words", "lines"]), default="words",
               show_default=True)
-@click.option("--length", help="LOW:HIGH text length in --length-unit (log-uniform).")
+@click.option("--length", help="LOW:HIGH text length in --length-unit.")
+@click.option("--length-dist", type=click.Choice(["uniform", "loguniform"]), default="uniform",
+              show_default=True, help="How --length is drawn (loguniform: more short texts).")
 @click.option("--width", help="LOW:HIGH canvas width in px (page layout).")
 @click.option("--height", help="LOW:HIGH canvas height in px (page layout).")
 @click.option("--margin", help="LOW:HIGH margin as a fraction of the shorter side.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from synthtext.dataset.errors import ConfigError
 from synthtext.dataset.text import check_normalize
+from synthtext.dataset.urls import DATASET_PREFIX, is_remote
 
 FORMATS = ("auto", "iam", "tsv", "jsonl", "dir", "wds")
 MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact indents
@@ -56,10 +57,11 @@ class StitchConfig:
     augment: str = "none"
 
     def to_json(self) -> dict:
-        """The config as ``dataset.json`` records it: paths made absolute, ``split`` and
-        ``holdout`` as ``{name: weight}``."""
+        """The config as ``dataset.json`` records it: local paths made absolute (a URL or
+        ``dataset:NAME`` kept as given), ``split`` and ``holdout`` as ``{name: weight}``."""
         d = dataclasses.asdict(self)
-        d["lines"] = os.path.abspath(self.lines)
+        local = not (is_remote(self.lines) or self.lines.startswith(DATASET_PREFIX))
+        d["lines"] = os.path.abspath(self.lines) if local else self.lines
         d["split_files"] = [[s, os.path.abspath(p)] for s, p in self.split_files]
         d["split"] = dict(self.split)
         d["holdout"] = dict(self.holdout)

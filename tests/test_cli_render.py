@@ -8,6 +8,7 @@ from cli_helpers import assert_one_line_error, invoke
 
 from cli.options import render_config
 from cli.synthgen import main
+from synthtext.dataset.shards import iter_samples
 from synthtext.fonts.fontset import embedded_fonts
 from synthtext.render.config import RenderConfig
 
@@ -111,3 +112,17 @@ def test_bad_option_values(tmp_path):
     assert_one_line_error(r, "--cursive-ratio")
     r = run("render", "--out", str(tmp_path / "o"), "--rotation", "45=1")
     assert_one_line_error(r, "--rotation")
+
+
+def test_length_dist_option_reaches_the_config_and_the_lengths(tmp_path):
+    ctx = main.commands["render"].make_context(
+        "render", ["--out", "o", "--layout", "line", "--length-dist", "loguniform"])
+    assert render_config(ctx.params).length_dist == "loguniform"
+    words = {}
+    for dist in ("uniform", "loguniform"):
+        out = tmp_path / dist
+        r = run("render", *FAST, "--out", str(out), "-n", "60", "--length", "1:40",
+                "--length-dist", dist)
+        assert r.exit_code == 0, r.output
+        words[dist] = sorted(len(d["txt"].split()) for d in iter_samples(str(out)))
+    assert sum(words["loguniform"]) < 0.8 * sum(words["uniform"])  # more short texts

@@ -262,3 +262,11 @@ def test_hooker_dev_pages_keep_the_contract(tmp_path):
         assert np.abs(border.astype(int) - paper).max() <= 8  # jpeg: paper stays paper
         pages += 1
     assert pages == 20
+
+
+def test_config_records_local_paths_absolute_and_specs_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert StitchConfig(lines="lines.tsv").to_json()["lines"] == str(tmp_path / "lines.tsv")
+    for spec in ("dataset:iam-lines", "hf://datasets/org/name/train-*.tar",
+                 "https://example.org/lines/train-{000000..000001}.tar"):
+        assert StitchConfig(lines=spec).to_json()["lines"] == spec  # same run from any folder
