@@ -13,8 +13,10 @@ Conventions
     * image: uint8, grayscale (H, W) (main path) or colour (H, W, 3); light paper, dark ink.
     * quads: float (N, 4, 2) array of (x, y) pixel coordinates (pixel centres at integers),
       corners TL, TR, BR, BL of each line or word box.  Geometric ops return them moved
-      and grown to hold all of their ink; the others return them unchanged.  Pass *all*
-      boxes that hold ink: they are what geometric ops keep inside the canvas.
+      and grown to hold all of their ink; ops that spread ink in place (stroke_width, the
+      blurs, jpeg, downscale_upscale) grow them by their reach; the others, which act pixel
+      by pixel, return them unchanged.  Pass *all* boxes that hold ink: they are what
+      geometric ops keep inside the canvas.
     * randomness: only the ``numpy.random.Generator`` passed in.  Noise fields are drawn from
       seeds stored in params, so ``apply`` is a pure function of (image, params).
 
@@ -34,10 +36,12 @@ Keeping the label true
       that brings it back (recorded as ``fit``); content is the quads, or the whole canvas
       when no quads are given.  Uncovered areas get the paper colour (border median).
     * elastic and baseline_wobble displace by a few px, tapered to 0 at the canvas edge.
-    * After every geometric op each box still holds all of its ink: its corners move, then
+    * After every op each box still holds all of its ink: a warp moves its corners, then
       its edges (same directions, same corner order) are pushed past every pixel the
       resampling can darken from it, bilinear spread and bowed edges included
-      (:mod:`augment.quads`); boxes stay inside the canvas.
+      (:mod:`augment.quads`); an op that reads a neighbourhood pushes them out by its
+      reach: bold/thin element, blur kernel, JPEG block, resize taps (:mod:`augment.spread`);
+      boxes stay inside the canvas.
     * resample is the only op that changes the shape (another scan resolution; params and
       ``Pipeline.sample()["output_shape"]`` record it); no preset uses it.
     * Photometric ranges never remove more than about half of the ink's contrast.

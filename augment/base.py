@@ -39,9 +39,10 @@ class Op:
     from; a ``[low, high]`` field is a closed range, a plain number a fixed setting.  The
     constructor coerces config values to the field types and validates them, raising
     :class:`~augment.errors.AugmentConfigError` naming the op and parameter.  ``CHOICES``
-    maps a str field to its allowed values.  Photometric ops leave quads and shape alone;
-    geometric ops override ``apply_quads`` and ``move_corners`` (and ``output_shape`` when
-    they resize).
+    maps a str field to its allowed values.  Geometric ops override ``apply_quads`` and
+    ``move_corners`` (and ``output_shape`` when they resize); ops that compute a pixel from
+    its neighbours (blurs, stroke width, JPEG, resize round trips) override ``apply_quads``
+    to grow the boxes by their reach; pixel-by-pixel ops keep the defaults.
 
     Images are uint8 numpy arrays, grayscale ``(H, W)`` or colour ``(H, W, 3)``; quads are
     float ``(N, 4, 2)`` arrays of (x, y) pixel coordinates, corners TL, TR, BR, BL.
@@ -86,9 +87,11 @@ class Op:
         """``quads`` (float ``(N, 4, 2)``, px) after :meth:`apply`: still holding all their ink.
 
         A geometric op moves the corners and grows each box over every pixel its
-        resampling darkens from the box (see :mod:`augment.quads`), kept inside the canvas.
-        ``image_shape`` is the shape *before* the op; ``None`` quads give ``None``.  This
-        default (for photometric ops) returns an unchanged float64 copy.
+        resampling darkens from the box (see :mod:`augment.quads`); an op that reads a
+        neighbourhood grows it by that reach (see :mod:`augment.spread`); boxes stay inside
+        the canvas.  ``image_shape`` is the image's full shape *before* the op (``(H, W)``
+        or ``(H, W, C)``); ``None`` quads give ``None``.  This default (for ops that act
+        pixel by pixel) returns an unchanged float64 copy.
         """
         return None if quads is None else as_quads(quads).copy()
 

@@ -4,6 +4,8 @@ Kernels stay small (a few px), and when quads are given their size is also cappe
 text height (sigma <= 6%, motion length <= 25%, disk radius <= 10% of it), so small text
 keeps its shape.  The kernels are the textbook ones (Gaussian, line, pillbox); the caps are
 this package's own choices, checked by the legibility test in ``tests/test_augment.py``.
+Blurring spreads ink by the kernel's radius, so the quads grow by it
+(:func:`augment.spread.grow`).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import cv2
 import numpy as np
 
 from .base import Op, check_image, legible_uniform, register, uniform
+from .spread import box_reach, grow, kernel_reach
 
 
 @register
@@ -36,6 +39,21 @@ class GaussianBlur(Op):
         if sigma < 0.05:
             return check_image(image).copy()
         return cv2.GaussianBlur(check_image(image), (0, 0), sigma)
+
+    def apply_quads(self, quads, params, image_shape):
+        """Boxes grown by the kernel's radius: ``round(6 sigma + 1) | 1`` is the kernel size
+        OpenCV picks for 8-bit images (``cvRound``, made odd), i.e. about 3 sigma each side.
+
+        OpenCV cuts the Gaussian at 3 sigma for 8-bit data because the tail left out is
+        0.13% of the weight per side, 0.34 grey levels at full (255) contrast: less than
+        the 8-bit step.  Past that cut the kernel is exactly zero, so the cut is the reach.
+        The default ``BORDER_REFLECT_101`` only folds a square reach onto itself.
+        """
+        sigma = float(params["sigma"])
+        if quads is None or sigma < 0.05:
+            return super().apply_quads(quads, params, image_shape)
+        r = float((int(round(6.0 * sigma + 1.0)) | 1) // 2)
+        return grow(quads, box_reach(r, r), image_shape)
 
 
 def motion_kernel(length: float, angle: float) -> np.ndarray:
@@ -76,6 +94,14 @@ class MotionBlur(Op):
         kernel = motion_kernel(float(params["length"]), float(params["angle"]))
         return cv2.filter2D(check_image(image), -1, kernel, borderType=cv2.BORDER_REPLICATE)
 
+    def apply_quads(self, quads, params, image_shape):
+        """Boxes grown by the line kernel's non-zero entries (half its length along it);
+        the replicated border smears ink on the canvas edge along that edge, too."""
+        if quads is None:
+            return None
+        kernel = motion_kernel(float(params["length"]), float(params["angle"]))
+        return grow(quads, kernel_reach(kernel), image_shape, replicate=True)
+
 
 def disk_kernel(radius: float) -> np.ndarray:
     """A float32 ``(2r+1, 2r+1)`` kernel summing to 1, ``r = ceil(radius)``: a disk of
@@ -107,3 +133,10 @@ class DefocusBlur(Op):
         if radius < 0.3:
             return check_image(image).copy()
         return cv2.filter2D(check_image(image), -1, disk_kernel(radius), borderType=cv2.BORDER_REPLICATE)
+
+    def apply_quads(self, quads, params, image_shape):
+        """Boxes grown by the disk kernel's non-zero entries (``radius`` + 1/2 px, rim included)."""
+        radius = float(params["radius"])
+        if quads is None or radius < 0.3:
+            return super().apply_quads(quads, params, image_shape)
+        return grow(quads, kernel_reach(disk_kernel(radius)), image_shape, replicate=True)

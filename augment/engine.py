@@ -85,16 +85,20 @@ def _pass_quads(steps, shape, quads, warp: Warp | None = None):
     op, params = steps[0]
     if _fusable(op):
         return (warp or Warp(steps, shape)).quads(quads)
-    return op.apply_quads(quads, params, shape) if op.geometric else quads
+    return op.apply_quads(quads, params, shape)
 
 
 def move_quads(records: list[dict], shape, quads):
-    """The float64 ``(N, 4, 2)`` quads :func:`run` returns for ``quads``, without the pixels."""
-    shape, q = shape2(shape), as_quads(quads)
+    """The float64 ``(N, 4, 2)`` quads :func:`run` returns for ``quads``, without the pixels.
+
+    ``shape`` is the image's ``(H, W)`` or ``(H, W, C)``: give the channels, as JPEG's
+    blocks differ for colour.
+    """
+    shape, q = tuple(int(v) for v in shape), as_quads(quads)
     for steps in _passes(records):
         q = _pass_quads(steps, shape, q)
         for op, params in steps:
-            shape = op.output_shape(params, shape)
+            shape = tuple(op.output_shape(params, shape)) + shape[2:]
     return q
 
 
@@ -103,7 +107,8 @@ def run(image: np.ndarray, records: list[dict], quads=None):
 
     ``image`` is uint8 ``(H, W)`` or ``(H, W, 3)`` and is never modified; returns a new
     image and the quads (float ``(N, 4, 2)``, the input's float dtype or float64) moved and
-    grown so each still holds all its ink (:meth:`~augment.base.Op.apply_quads`), or None.
+    grown so each still holds all its ink (every op's :meth:`~augment.base.Op.apply_quads`),
+    or None.
     Raises as :func:`augment.base.check_image` for an unusable image.
     """
     out = check_image(image)

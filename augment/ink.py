@@ -1,7 +1,10 @@
 """Ink: stroke weight, fading, blotches and bleed-through from the back of the sheet.
 
 Ink is whatever is darker than the paper colour (:func:`augment.fields.paper_colour`); the
-ops change how dark and how wide it is, never where the text is, so quads are untouched.
+ops change how dark and how wide it is, never where the text is.  ``stroke_width`` reads a
+neighbourhood, so it grows the quads by its element; ``ink_fade`` and ``ink_blotches`` act
+pixel by pixel, and ``bleed_through`` adds a mirror image of the page that stands for the
+writing on the back, not for the lines' text: these three leave the quads alone.
 Magnitudes stop short of erasing strokes: thinning is a partial blend, fading keeps at least
 half the contrast by default, blotches are a few pixels wide.  Fractions (``amount``,
 ``strength``, ``darkness``) are of the ink's contrast or of the brightness, 0-1.
@@ -26,6 +29,7 @@ from .base import (
     uniform,
 )
 from .fields import multiply_field, paper_colour, pixel_box, smooth_noise
+from .spread import grow, kernel_reach
 
 
 @register
@@ -59,12 +63,27 @@ class StrokeWidth(Op):
         return {"mode": "thin", "kernel": self.thin_kernel, "amount": uniform(rng, self.thin_amount)}
 
     def apply(self, image, params):
-        k = int(params["kernel"])
-        element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        element = _element(int(params["kernel"]))
         morph = cv2.erode if params["mode"] == "bold" else cv2.dilate  # ink is dark
         changed = morph(check_image(image), element)
         a = float(params["amount"])
         return cv2.addWeighted(image, 1.0 - a, changed, a, 0.0)
+
+    def apply_quads(self, quads, params, image_shape):
+        """Boxes grown by the structuring element's reach (up to ``kernel // 2`` px).
+
+        Bold strokes spread ink over it; thin ones can darken a pixel beside a stroke too,
+        when the brightest pixel of its neighbourhood was paper now under ink.  OpenCV's
+        default morphology border never wins the min/max, so edges need nothing extra.
+        """
+        if quads is None or float(params["amount"]) == 0.0:
+            return super().apply_quads(quads, params, image_shape)
+        return grow(quads, kernel_reach(_element(int(params["kernel"]))), image_shape)
+
+
+def _element(k: int) -> np.ndarray:
+    """uint8 ``(k, k)`` elliptic structuring element, anchored at its centre ``k // 2``."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
 
 
 @register

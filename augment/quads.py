@@ -168,13 +168,33 @@ def _clip(quad: np.ndarray, bounds: np.ndarray, limits: np.ndarray) -> np.ndarra
     return None
 
 
+def _canvas_box(quad: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The bounding box of ``quad`` (4 x 2) clipped to ``[0, hi]``, in the quad's corner
+    order, its first edge the side nearest the quad's reading direction."""
+    (x0, y0), (x1, y1) = np.clip(quad.min(axis=0), 0, hi), np.clip(quad.max(axis=0), 0, hi)
+    box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    if _orientation(quad[None])[0] < 0:
+        box = box[::-1]
+    reading = frame_normals(quad[None])[0, 1]
+    shifts = [np.roll(box, -k, axis=0) for k in range(4)]
+    return max(shifts, key=lambda b: float((b[1] - b[0]) @ reading))
+
+
+def _area(quad: np.ndarray) -> float:
+    x, y = quad[:, 0], quad[:, 1]
+    return abs(float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())) / 2.0
+
+
 def inside_canvas(quads, shape) -> np.ndarray:
     """Quads kept within the canvas's pixel centres ``[0, W-1] x [0, H-1]``.
 
     A quad already inside is returned as is.  In one poking out, each edge that leaves the
     canvas is replaced by the canvas side it crosses (so the quad still holds every pixel it
-    held and keeps its corner order); if that cannot give a proper quad, it becomes its
-    bounding box clipped to the canvas, corner nearest its old first corner first.
+    held and keeps its corner order).  Where that gives no proper quad, or a larger one
+    than the quad's bounding box clipped to the canvas (a sharp corner poking out can make
+    an edge swap sweep the page), the box is used instead: its first edge is the side
+    nearest the quad's reading direction (see :func:`frame_normals`), so TL -> TR still
+    reads along the text.
     """
     q = np.asarray(quads, dtype=np.float64).copy()
     h, w = shape2(shape)
@@ -183,14 +203,9 @@ def inside_canvas(quads, shape) -> np.ndarray:
     limits = np.array([0.0, w - 1.0, 0.0, h - 1.0])
     out = ((q < -1e-9) | (q > hi + 1e-9)).any(axis=(1, 2))
     for n in np.flatnonzero(out):
+        box = _canvas_box(q[n], hi)
         clipped = _clip(q[n], bounds, limits)
         if clipped is not None:
-            q[n] = np.clip(clipped, 0.0, hi)  # only rounding-level moves remain
-            continue
-        (x0, y0), (x1, y1) = np.clip(q[n].min(axis=0), 0, hi), np.clip(q[n].max(axis=0), 0, hi)
-        box = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-        if _orientation(q[n][None])[0] < 0:
-            box = box[::-1]
-        shifts = [np.roll(box, -k, axis=0) for k in range(4)]
-        q[n] = min(shifts, key=lambda b: float(((b - q[n]) ** 2).sum()))
+            clipped = np.clip(clipped, 0.0, hi)  # only rounding-level moves remain
+        q[n] = box if clipped is None or _area(clipped) > _area(box) else clipped
     return q

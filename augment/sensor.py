@@ -3,7 +3,9 @@
 Noise is drawn from a seed stored in params (see :func:`augment.fields.normal_noise`), so a
 logged sample replays bit-exactly without storing the noise itself.  The noise models
 (additive Gaussian, multiplicative speckle, salt and pepper) and JPEG re-encoding are the
-textbook ones; ranges are this package's own choices.
+textbook ones; ranges are this package's own choices.  The noises act pixel by pixel and
+leave quads alone; JPEG and the resize round trip spread ink, so quads grow by their reach
+(:mod:`augment.spread`).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from .base import (
     uniform,
 )
 from .fields import normal_noise
+from .spread import box_reach, grow, grow_to_blocks
 
 
 @register
@@ -133,6 +136,18 @@ class Jpeg(Op):
             raise RuntimeError("JPEG encoding failed")
         return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).reshape(image.shape)
 
+    def apply_quads(self, quads, params, image_shape):
+        """Boxes grown over the coding blocks they meet (ringing fills a whole block).
+
+        A grey image is coded in independent 8x8 blocks.  A colour one (``image_shape``
+        ``(H, W, 3)``) is coded in 16x16 blocks with OpenCV's default 4:2:0 chroma
+        subsampling, whose smooth upsampling on decoding reaches 1 px into the next block.
+        """
+        if quads is None:
+            return None
+        colour = len(image_shape) == 3 and image_shape[2] > 1
+        return grow_to_blocks(quads, 16 if colour else 8, image_shape, extra=1.0 if colour else 0.0)
+
 
 @register
 class DownscaleUpscale(Op):
@@ -161,9 +176,42 @@ class DownscaleUpscale(Op):
     def apply(self, image, params):
         image = check_image(image)
         h, w = shape2(image.shape)
-        f = float(params["factor"])
-        sw, sh = max(1, int(round(w * f))), max(1, int(round(h * f)))
+        sw, sh = _small_size(h, w, float(params["factor"]))
         interp = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC,
                   "nearest": cv2.INTER_NEAREST}
         small = cv2.resize(image, (sw, sh), interpolation=interp[params["down"]])
         return cv2.resize(small, (w, h), interpolation=interp[params["up"]])
+
+    def apply_quads(self, quads, params, image_shape):
+        """Boxes grown by the round trip's reach along x and y (see :func:`round_trip_reach`)."""
+        if quads is None:
+            return None
+        h, w = shape2(image_shape)
+        sw, sh = _small_size(h, w, float(params["factor"]))
+        rx = round_trip_reach(w, sw, params["down"], params["up"])
+        ry = round_trip_reach(h, sh, params["down"], params["up"])
+        if rx == ry == 0.0:
+            return super().apply_quads(quads, params, image_shape)
+        return grow(quads, box_reach(rx, ry), image_shape)
+
+
+def _small_size(h: int, w: int, factor: float) -> tuple[int, int]:
+    """``(width, height)`` px of the low-resolution copy, each at least 1."""
+    return max(1, int(round(w * factor))), max(1, int(round(h * factor)))
+
+
+def round_trip_reach(n: int, m: int, down: str, up: str) -> float:
+    """How far (px) an input pixel reaches along one axis when ``n`` px are resized to ``m``
+    (``m <= n``) with ``down`` and back to ``n`` with ``up`` (names as in DownscaleUpscale).
+
+    With ``s = n / m`` and distances in input px between pixel centres, a small pixel reads
+    input pixels less than ``(s + 1) / 2`` away (area: those its footprint overlaps) or 1
+    (linear: the two around its centre); an output pixel reads small pixels less than
+    ``s`` away (linear), ``2 s`` (cubic: four taps) or ``(s + 1) / 2`` (nearest: OpenCV
+    picks ``floor(x m / n)``).  The reach is the sum; 0 when ``m == n`` (the axis is copied).
+    """
+    if m >= n:
+        return 0.0
+    s = n / m
+    return {"area": (s + 1.0) / 2.0, "linear": 1.0}[down] + \
+        {"linear": s, "cubic": 2.0 * s, "nearest": (s + 1.0) / 2.0}[up]

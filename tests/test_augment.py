@@ -14,6 +14,11 @@ from augment.preview import contact_sheet
 PAPER = 235
 ALL_OPS = sorted(augment.OPS)
 GEOMETRIC = sorted(n for n, c in augment.OPS.items() if c.geometric)
+# ops that compute a pixel from its neighbours: they grow the quads by that reach
+SPREADING = {"stroke_width", "gaussian_blur", "motion_blur", "defocus_blur", "jpeg", "downscale_upscale"}
+# ops that act pixel by pixel (bleed_through: its mirrored marks are not the lines' text)
+KEEP_QUADS = {"ink_fade", "ink_blotches", "bleed_through", "paper_texture", "stains", "fold",
+              "shadow", "lighting_gradient", "gaussian_noise", "speckle_noise", "salt_pepper"}
 
 
 def text_page(h=256, w=256, margin=30):
@@ -69,8 +74,32 @@ def test_op_reproducible_and_replayable(name):
         again, quads = augment.replay(PAGE, record(op, json.loads(text)), QUADS)
         assert np.array_equal(again, out1)
         assert np.allclose(quads, op.apply_quads(QUADS, p1, PAGE.shape))
-        if not op.geometric:
+        if name in KEEP_QUADS:
             assert np.array_equal(quads, QUADS)
+        elif name in SPREADING:  # grown in place: same axis-aligned boxes, only larger
+            assert (quads.min(axis=1) <= QUADS.min(axis=1)).all()
+            assert (quads.max(axis=1) >= QUADS.max(axis=1)).all()
+            grew = np.concatenate([QUADS.min(axis=1) - quads.min(axis=1),
+                                   quads.max(axis=1) - QUADS.max(axis=1)])
+            assert (grew > 0.5).any(), (name, p1)
+
+
+def test_every_op_says_what_it_does_to_quads():
+    """A new op must be sorted into geometric, spreading or pixel-by-pixel (and tested so)."""
+    assert set(GEOMETRIC) | SPREADING | KEEP_QUADS == set(ALL_OPS)
+    assert not (set(GEOMETRIC) & SPREADING or set(GEOMETRIC) & KEEP_QUADS or SPREADING & KEEP_QUADS)
+
+
+def test_jpeg_quads_follow_the_colour_blocks_through_combinators():
+    """Colour JPEG codes 16 px blocks (4:2:0 chroma), grey 8 px: the channels reach the op."""
+    seq = Sequence([augment.OPS["jpeg"]()])
+    colour = cv2.cvtColor(PAGE, cv2.COLOR_GRAY2BGR)
+    p = seq.sample(np.random.default_rng(0), colour.shape)
+    _, q_colour = augment.replay(colour, record(seq, p), QUADS)
+    _, q_grey = augment.replay(PAGE, record(seq, p), QUADS)
+    assert np.array_equal(q_colour, seq.apply_quads(QUADS, p, colour.shape))
+    assert np.array_equal(q_grey, seq.apply_quads(QUADS, p, PAGE.shape))
+    assert (q_colour.min(axis=1) <= q_grey.min(axis=1)).all() and not np.array_equal(q_colour, q_grey)
 
 
 @pytest.mark.parametrize("name", ALL_OPS)

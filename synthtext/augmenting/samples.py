@@ -48,7 +48,7 @@ def augment_records(pipeline: augment.Pipeline, image: np.ndarray, records: list
 
     Returns:
         ``(image, records, params)``: the new uint8 image, copies of the records with the
-        quads moved by the geometric ops (rounded to 0.01 px), and the JSON-able params
+        quads moved or grown by the ops (rounded to 0.01 px), and the JSON-able params
         of :meth:`augment.Pipeline.sample`.
     """
     quads, where = [], []
