@@ -1,69 +1,179 @@
-"""Shared Click plumbing: one-line errors for user mistakes, option value parsers, the
-options every shard-writing command takes, and the summary printed after a run."""
+"""Shared Click plumbing: every failure as one line, the option types every command checks
+its values with, the options every shard-writing command takes, and the run summary.
+
+Every ``synthgen`` and ``fphtr`` command runs under :class:`Group`/:class:`Command`, which
+print what goes wrong as one line on stderr, never a traceback:
+
+- a user mistake (:class:`~synthtext.dataset.errors.UserError`) or a bad option value
+  (click's usage errors) -> ``Error: <message>``, exit status 2;
+- an OS error (permission, not a directory, disk full...) -> ``Error: PATH: reason``,
+  exit status 2 (the fix is the user's: another path, more space);
+- Ctrl-C -> ``interrupted``, exit status 130 (128 + SIGINT, the shell's convention);
+- each warning -> ``warning: <message>``, once per process however often it is raised.
+"""
 
 from __future__ import annotations
 
+import errno
+import math
+import sys
 import warnings
+from contextlib import contextmanager
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from synthtext.dataset.catalogue import register_run
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.text import NORMALIZE_FORMS
 
 
-def _invoke_with_one_line_errors(invoke, ctx):
-    warnings.formatwarning = _one_line_warning
+class UsageFailure(click.ClickException):
+    """A user mistake reported as ``Error: <message>`` (one line: line breaks in the
+    message become ``; ``) with exit status 2 (click's status for usage errors)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__("; ".join(p.strip() for p in str(message).splitlines() if p.strip()))
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: ``interrupted`` on stderr, exit status 130."""
+
+    exit_code = 130
+
+    def __init__(self):
+        super().__init__("interrupted")
+
+    def show(self, file=None) -> None:
+        """Print ``interrupted`` on a line of its own (after the terminal's ``^C``)."""
+        lead = "\n" if sys.stderr.isatty() else ""
+        click.echo(f"{lead}interrupted", err=True)
+
+
+def usage_line(e: click.UsageError, ctx: click.Context | None = None) -> str:
+    """Click's usage error as one line naming the option, and where its help is:
+    ``--shard-size: 0 is not in the range x>=1 (see 'synthgen render --help')``."""
+    msg = e.format_message()
+    if isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter):
+        name = e.param_hint if isinstance(e.param_hint, str) else _param_name(e.param)
+        if name:
+            msg = f"{name}: {e.message}"
+    ctx = e.ctx or ctx
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return msg.rstrip(".") + where
+
+
+def _param_name(param) -> str | None:
+    if isinstance(param, click.Option):
+        return " / ".join(param.opts)
+    return param.human_readable_name if param is not None else None
+
+
+def os_error_line(e: OSError) -> str:
+    """``PATH: reason`` (``SRC -> DST: reason`` for a rename) of an OS error; its text
+    alone when it names no file (a network error)."""
+    paths = " -> ".join(str(p) for p in (e.filename, e.filename2) if p is not None)
+    why = e.strerror or str(e)
+    return f"{paths}: {why}" if paths else why
+
+
+def _invoke_one_line(invoke, ctx: click.Context):
     try:
         return invoke(ctx)
     except UserError as e:
         raise UsageFailure(str(e)) from None
+    except NoArgsIsHelpError:
+        raise  # a bare group prints its help
+    except click.UsageError as e:
+        raise UsageFailure(usage_line(e, ctx)) from None
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            raise  # click quiets a closed pipe (`synthgen ... | head`)
+        raise UsageFailure(os_error_line(e)) from None
 
 
-class Group(click.Group):
-    """A click group that turns :class:`UserError` into ``Error: <one line>`` (exit 2) and
-    prints warnings as ``warning: <message>``."""
+@contextmanager
+def warnings_once():
+    """Within: each warning prints as ``warning: <message>`` (one line) on stderr, and a
+    message already printed is not printed again. (Only the format changes, so a test's
+    ``pytest.warns`` still records every warning.)"""
+    seen: set[str] = set()
+
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        text = " ".join(str(message).split())
+        if text in seen:
+            return ""  # what is written for a repeat: nothing
+        seen.add(text)
+        return f"warning: {text}\n"
+
+    saved = warnings.formatwarning
+    warnings.formatwarning = one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = saved
+
+
+class _OneLine:
+    """What :class:`Group` and :class:`Command` share (see the module docstring)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """click's ``make_context``, with a bad option or argument reported as one line."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:
+            raise UsageFailure(usage_line(e)) from None
 
     def invoke(self, ctx):
-        """click's ``invoke``, with user mistakes as one line (see the class)."""
-        return _invoke_with_one_line_errors(super().invoke, ctx)
+        """click's ``invoke``, with every failure as one line (see the module docstring)."""
+        if ctx.parent is not None:
+            return _invoke_one_line(super().invoke, ctx)
+        with warnings_once():
+            return _invoke_one_line(super().invoke, ctx)
 
 
-class Command(click.Command):
-    """The same one-line errors for a command invoked outside a :class:`Group`."""
-
-    def invoke(self, ctx):
-        """click's ``invoke``, with user mistakes as one line (see the class)."""
-        return _invoke_with_one_line_errors(super().invoke, ctx)
+class Command(_OneLine, click.Command):
+    """A click command whose failures are one line (see the module docstring), also when
+    it is invoked outside a :class:`Group`."""
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
+class Group(_OneLine, click.Group):
+    """A click group whose failures are one line (see the module docstring); the commands
+    and groups declared on it are :class:`Command` and :class:`Group` too."""
+
+    command_class = Command
+    group_class = type  # groups declared on a Group are of its own class
 
 
-class UsageFailure(click.ClickException):
-    """A user mistake reported as ``Error: <message>`` with exit status 2 (click's status
-    for usage errors), without a traceback."""
-
-    exit_code = 2
+# option value types: every count, seed and quality is checked by click before a command runs
+COUNT = click.IntRange(min=1)
+SEED = click.IntRange(min=0)
+QUALITY = click.IntRange(1, 100)
 
 
 def parse_range(opt: str, value: str | None, cast=int):
     """``"20:44"`` -> (20, 44); ``"32"`` -> (32, 32); None -> None.
 
     Raises:
-        click.BadParameter: naming ``opt`` when ``value`` is not ``LOW[:HIGH]`` of ``cast``.
+        click.BadParameter: naming ``opt`` when ``value`` is not ``LOW[:HIGH]`` of finite
+            ``cast`` numbers (whether LOW <= HIGH is the config's to check).
     """
     if value is None:
         return None
     try:
         parts = [cast(p) for p in value.split(":")]
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not LOW:HIGH", param_hint=opt) from None
+        parts = []
     if len(parts) == 1:
         parts = parts * 2
-    if len(parts) != 2:
-        raise click.BadParameter(f"{value!r} is not LOW:HIGH", param_hint=opt)
+    if len(parts) != 2 or not all(math.isfinite(p) for p in parts):
+        raise click.BadParameter(f"{value!r} is not LOW:HIGH (e.g. 20:40)", param_hint=opt)
     return tuple(parts)
 
 
@@ -71,8 +181,8 @@ def parse_weights(opt: str, value: str | None, key=str) -> dict | None:
     """``"left=0.5,center=0.2"`` -> {"left": 0.5, "center": 0.2}; a bare name weighs 1.0.
 
     Raises:
-        click.BadParameter: naming ``opt`` when a weight is not a number or ``key`` rejects
-            a name.
+        click.BadParameter: naming ``opt`` when a weight is not a finite number or ``key``
+            rejects a name.
     """
     if value is None:
         return None
@@ -80,9 +190,11 @@ def parse_weights(opt: str, value: str | None, key=str) -> dict | None:
     for item in value.split(","):
         name, sep, weight = item.partition("=")
         try:
-            out[key(name.strip())] = float(weight) if sep else 1.0
+            out[key(name.strip())] = w = float(weight) if sep else 1.0
         except ValueError:
-            raise click.BadParameter(f"{item!r} is not NAME=WEIGHT", param_hint=opt) from None
+            w = math.nan
+        if not math.isfinite(w):
+            raise click.BadParameter(f"{item!r} is not NAME=WEIGHT", param_hint=opt)
     return out
 
 
@@ -122,13 +234,14 @@ normalize_option = click.option(
 def run_options(f):
     """Options shared by every command that writes shards (see :func:`run_kwargs`)."""
     for opt in reversed([
-        click.option("--workers", type=int, default=1, show_default=True),
-        click.option("--shard-size", type=click.IntRange(1), default=1000, show_default=True,
+        click.option("--workers", type=COUNT, default=1, show_default=True,
+                     help="Local worker processes (--backend joblib)."),
+        click.option("--shard-size", type=COUNT, default=1000, show_default=True,
                      help="Samples per shard."),
         click.option("--image-format", type=click.Choice(["jpg", "png", "webp"]),
                      default="jpg", show_default=True),
-        click.option("--quality", type=int, default=90, show_default=True,
-                     help="JPEG/WebP quality."),
+        click.option("--quality", type=QUALITY, default=90, show_default=True,
+                     help="JPEG/WebP quality, 1-100."),
         click.option("--backend", type=click.Choice(["joblib", "dask"]), default="joblib",
                      show_default=True),
         click.option("--scheduler", help="Dask scheduler address for --backend dask."),

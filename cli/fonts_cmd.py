@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 
 import click
 
-from .common import Group
+from .common import COUNT, Group
 
 _MANIFEST = click.option("--manifest", default="default", show_default=True,
                          help="default, handwriting, print, embedded, or a manifest .json.")
@@ -26,7 +28,7 @@ def fonts():
 @_MANIFEST
 @_DEST
 @_ONLY
-@click.option("--workers", type=int, default=8, show_default=True,
+@click.option("--workers", type=COUNT, default=8, show_default=True,
               help="Fonts fetched at once.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.pass_context
@@ -43,6 +45,7 @@ def fetch(ctx, manifest, dest, only, workers, progress):
     m = load_manifest(manifest_arg(manifest))
     cache = fonts_cache_dir(dest)
     entries = m.select(only)
+    _writable_dir(cache)
     t0 = time.perf_counter()
     outcomes = fetch_fonts(entries, m.path.parent, cache, workers=workers, progress=progress)
     failed = [o for o in outcomes if o.status == "failed"]
@@ -54,6 +57,18 @@ def fetch(ctx, manifest, dest, only, workers, progress):
                f"{len(outcomes) - new - len(failed)} already present, {len(failed)} failed "
                f"({time.perf_counter() - t0:.1f} s) in {cache}")
     ctx.exit(1 if failed else 0)
+
+
+def _writable_dir(path) -> None:
+    """Create the font cache ``path``, so that an unusable ``--dest`` is one error rather
+    than one a font.
+
+    Raises:
+        OSError: it cannot be created, or is not writable (naming it).
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
 
 @fonts.command(name="list")
@@ -91,7 +106,7 @@ def list_(manifest, dest, only, installed_only, as_json):
 @click.option("--encoding", default="utf-8", show_default=True)
 @click.option("--fonts", "fonts_arg", default="all", show_default=True,
               help="all, print, handwriting, embedded, a font directory or a manifest.")
-@click.option("--top", type=int, help="Show only the N best-covering fonts.")
+@click.option("--top", type=COUNT, help="Show only the N best-covering fonts.")
 def check(corpus, corpus_format, encoding, fonts_arg, top):
     """Per font, the share of the corpus characters it renders; the symbol fonts, which are
     skipped (their glyphs are not the characters their cmap claims); then the characters

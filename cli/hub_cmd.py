@@ -12,7 +12,7 @@ import json
 
 import click
 
-from synthtext.dataset.catalogue import add, catalogue_path, entries, remove
+from synthtext.dataset.catalogue import add, catalogue_path, entries, prune, remove
 
 from .common import Command, Group
 
@@ -74,7 +74,10 @@ def datasets():
 @datasets.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_cmd(as_json):
-    """Known datasets: name, kind, status, samples per split, directory."""
+    """Known datasets: name, kind, status, samples per split, directory (names whose
+    directory no longer exists are dropped, and said so on stderr)."""
+    for name, path in prune().items():
+        click.echo(f"dropped dataset:{name}: {path} no longer exists", err=True)
     rows = entries()
     if as_json:
         click.echo(json.dumps([vars(e) for e in rows], indent=1))

@@ -32,7 +32,7 @@ def render_config(opts: dict) -> RenderConfig:
         kw["align"] = parse_weights("--align", opts["align"])
     if opts.get("rotation"):
         kw["rotation"] = parse_weights("--rotation", opts["rotation"], key=_int("--rotation"))
-    if opts.get("split"):
+    if opts.get("split") is not None:
         kw["split"] = tuple(parse_weights("--split", opts["split"]).items())
     corpora = tuple(parse_corpus_arg(c) for c in opts.get("corpora") or ())
     return RenderConfig(corpora=corpora, corpus_format=opts["corpus_format"],

@@ -8,6 +8,8 @@ from __future__ import annotations
 import click
 
 from .common import (
+    COUNT,
+    SEED,
     Command,
     augment_option,
     given_options,
@@ -43,9 +45,9 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 @click.option("--holdout", help="Without split files or a split column: writers hashed into "
                                 "held-out splits, e.g. validation=0.05,test=0.05 (rest: train).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
-@click.option("-n", "--num", "n", type=int, default=1000, show_default=True,
+@click.option("-n", "--num", "n", type=COUNT, default=1000, show_default=True,
               help="Number of pages (over all splits).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--page-lines", help="LOW:HIGH handwritten lines per page (default 3:10).")
 @click.option("--same-document", type=float,
               help="P(consecutive lines of one document/writer) where the input knows them.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from .common import (
+    COUNT,
+    SEED,
     Group,
     augment_option,
     finish_run,
@@ -17,6 +19,8 @@ from .fonts_cmd import fonts
 from .hub_cmd import card, datasets, publish
 from .options import render_config
 from .stitch_cmd import stitch
+
+MIN_CELL = 8  # px: the narrowest cell augment.preview.contact_sheet draws
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,9 +40,9 @@ def main():
               help="embedded, all, print, handwriting (fetched manifest fonts), a font "
                    "directory, or a font manifest (.json).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
-@click.option("-n", "--num", "n", type=int, default=1000, show_default=True,
+@click.option("-n", "--num", "n", type=COUNT, default=1000, show_default=True,
               help="Number of samples (over all splits).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--layout", type=click.Choice(["page", "line"]), default="page", show_default=True)
 @click.option("--length-unit", type=click.Choice(["chars", "words", "lines"]), default="words",
               show_default=True)
@@ -54,7 +58,7 @@ def main():
 @click.option("--align", help="Alignment weights, e.g. left=0.6,justify=0.2,center=0.1,right=0.1")
 @click.option("--rotation", help="Page rotation weights, e.g. 0=0.94,90=0.02,180=0.02,270=0.02")
 @click.option("--skew", type=float, help="Probability of a small skew.")
-@click.option("--max-skew", type=float, help="Largest skew in degrees.")
+@click.option("--max-skew", type=click.FloatRange(0, 45), help="Largest skew in degrees (0-45).")
 @click.option("--cursive-ratio", type=float, help="Share of cursive/handwriting fonts.")
 @click.option("--missing-glyphs", type=click.Choice(["resample", "strip", "error"]),
               default="resample", show_default=True,
@@ -75,7 +79,7 @@ def render(**opts):
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--preset", default="medium", show_default=True,
               help="none, light, medium, heavy, or a JSON/YAML config file.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @run_options
 def augment_cmd(in_dir, out_dir, preset, seed, **opts):
     """Write an augmented copy of a shard directory (parameters stored per sample)."""
@@ -88,12 +92,13 @@ def augment_cmd(in_dir, out_dir, preset, seed, **opts):
 @main.command()
 @click.argument("source")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
-@click.option("-n", "n", type=int, default=24, show_default=True, help="Number of cells.")
+@click.option("-n", "n", type=COUNT, default=24, show_default=True, help="Number of cells.")
 @click.option("--augment", help="Show one sample under N draws of this preset or config.")
-@click.option("--columns", type=int, default=6, show_default=True)
-@click.option("--cell-width", type=int, default=320, show_default=True)
+@click.option("--columns", type=COUNT, default=6, show_default=True)
+@click.option("--cell-width", type=click.IntRange(min=MIN_CELL), default=320, show_default=True,
+              help=f"Cell width in px (at least {MIN_CELL}).")
 @click.option("--boxes", is_flag=True, help="Draw the line quads.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 def preview(source, out, n, augment, columns, cell_width, boxes, seed):
     """Contact sheet of the samples in SOURCE (shard dir, .tar, glob or {a..b} pattern)."""
     # preview imports numpy and OpenCV: kept off the startup path

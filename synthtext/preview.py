@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from itertools import islice
 from pathlib import Path
 
@@ -20,8 +21,8 @@ def load_samples(source: str, n: int) -> list[Sample]:
     tar file, glob, brace pattern, http(s) URL, ``hf://`` path or ``dataset:NAME``.
 
     Raises:
-        UserError: the spec names no shards, a shard cannot be read, or a sample is not in
-            the synthgen sample format.
+        UserError: the spec names no shards or no samples, a shard cannot be read, or a
+            sample is not in the synthgen sample format.
     """
     out = []
     for d in islice(iter_samples(source), n):
@@ -30,6 +31,8 @@ def load_samples(source: str, n: int) -> list[Sample]:
         except (ValueError, KeyError) as e:
             raise UserError(f"{d.get('__url__')}: sample {d.get('__key__')} is not in the "
                             f"synthgen sample format ({e})") from None
+    if not out:
+        raise UserError(f"{source}: holds no samples")
     return out
 
 
@@ -64,8 +67,13 @@ def preview_sheet(source: str, n: int = 24, augment: str | None = None, columns:
         The sheet, uint8, H x W (all grayscale) or H x W x 3 (RGB).
 
     Raises:
-        UserError: as :func:`load_samples`, or a bad augmentation spec.
+        UserError: ``n`` or ``columns`` below 1, ``cell_width`` below 8, as
+            :func:`load_samples`, or a bad augmentation spec.
     """
+    for opt, value, least in (("-n", n, 1), ("--columns", columns, 1),
+                              ("--cell-width", cell_width, 8)):
+        if value < least:
+            raise UserError(f"{opt} {value}: must be at least {least}")
     if augment:
         pipeline = load_augment(augment)
         first = load_samples(source, 1)[0]
@@ -88,14 +96,20 @@ def write_png(path: str | Path, image: np.ndarray) -> None:
 
     Raises:
         UserError: OpenCV cannot encode it.
+        OSError: the file cannot be written, naming ``path`` (not its temp name).
     """
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True)
     bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
     if not ok:
         raise UserError(f"{path}: could not encode the contact sheet as PNG")
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.tobytes())
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(buf.tobytes())
+        tmp.replace(path)
+    except OSError as e:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from None

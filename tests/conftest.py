@@ -18,6 +18,15 @@ def _isolated_cache(tmp_path_factory):
         os.environ["SYNTHGEN_CACHE"] = old
 
 
+@pytest.fixture(autouse=True)
+def _own_catalogue(tmp_path_factory, monkeypatch):
+    """Each test names its runs in a dataset catalogue of its own (subprocesses too, by
+    $SYNTHGEN_CATALOGUE), never in the user's; the caches above stay shared (fast)."""
+    path = tmp_path_factory.mktemp("catalogue") / "catalogue.json"
+    monkeypatch.setenv("SYNTHGEN_CATALOGUE", str(path))
+    return path
+
+
 def shared_file(*parts) -> Path:
     """A file from ../shared/data, or skip the test where it is absent."""
     p = SHARED.joinpath(*parts)

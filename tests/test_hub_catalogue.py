@@ -1,6 +1,7 @@
 """The local dataset catalogue: runs register themselves, names resolve, `datasets` commands."""
 
 import json
+import tempfile
 
 import pytest
 from click.testing import CliRunner
@@ -52,21 +53,25 @@ def test_a_broken_catalogue_does_not_fail_a_run(cat, tmp_path):
     assert result.info["status"] == "complete"
 
 
-def test_list_shows_kind_status_samples_and_missing_dirs(cat, tmp_path):
+def test_list_shows_kind_status_samples_and_drops_vanished_dirs(cat, tmp_path):
     render_small(tmp_path / "lines", n=10)
+    render_small(tmp_path / "bare", n=2)
+    (tmp_path / "bare" / "dataset.json").unlink()
     render_small(tmp_path / "gone", n=2)
-    (tmp_path / "gone" / "dataset.json").unlink()
     (tmp_path / "gone").rename(tmp_path / "moved")
     r = CliRunner().invoke(datasets, ["list"])
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
+    assert r.stderr == f"dropped dataset:gone: {tmp_path / 'gone'} no longer exists\n"
+    lines = r.stdout.splitlines()
     assert lines[0].split() == ["NAME", "KIND", "STATUS", "SAMPLES", "PATH"]
-    assert lines[1].split() == ["gone", "?", "missing", "-", str(tmp_path / "gone")]
+    assert lines[1].split() == ["bare", "?", "no", "dataset.json", "-", str(tmp_path / "bare")]
     assert lines[2].split() == ["lines", "render", "complete", "train=7", "validation=3",
                                 str(tmp_path / "lines")]
+    assert len(lines) == 3 and "gone" not in catalogue.load()  # dropped from the file too
     r = CliRunner().invoke(datasets, ["list", "--json"])
-    rows = {e["name"]: e for e in json.loads(r.output)}
-    assert rows["lines"]["samples"] == {"train": 7, "validation": 3} and not rows["gone"]["exists"]
+    rows = {e["name"]: e for e in json.loads(r.stdout)}
+    assert rows["lines"]["samples"] == {"train": 7, "validation": 3} and set(rows) == {
+        "lines", "bare"}
 
 
 def test_add_and_remove(cat, tmp_path):
@@ -99,8 +104,24 @@ def test_only_shard_directories_can_be_added(cat, tmp_path):
     assert r.exit_code == 2 and "no dataset.json" in r.output
 
 
-def test_a_vanished_directory_is_a_clear_error(cat, tmp_path):
+def test_a_vanished_directory_is_a_clear_error_and_its_name_is_dropped(cat, tmp_path):
     render_small(tmp_path / "d", n=2)
     (tmp_path / "d").rename(tmp_path / "e")
-    with pytest.raises(UserError, match="no longer exists.*datasets remove d"):
+    with pytest.raises(UserError, match="no longer exists; dropped the name.*datasets add d"):
         catalogue.resolve_spec("dataset:d")
+    assert catalogue.load() == {}
+    with pytest.raises(UserError, match="no dataset named 'd'"):
+        catalogue.resolve_spec("dataset:d")
+
+
+def test_a_new_run_takes_the_name_of_a_vanished_one(cat, tmp_path):
+    render_small(tmp_path / "a" / "demo", n=2)
+    (tmp_path / "a").rename(tmp_path / "gone")
+    render_small(tmp_path / "b" / "demo", n=2)
+    assert catalogue.load() == {"demo": str(tmp_path / "b" / "demo")}
+
+
+def test_tests_never_touch_the_users_catalogue(_own_catalogue):
+    """conftest points every test's catalogue at a temporary file of its own."""
+    assert catalogue.catalogue_path() == _own_catalogue
+    assert str(_own_catalogue).startswith(tempfile.gettempdir())

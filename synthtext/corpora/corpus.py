@@ -209,7 +209,7 @@ class Corpus:
         names = list(weights)
         w = np.array([weights[k] for k in names], float)
         if not names or not np.all(np.isfinite(w)) or np.any(w <= 0):
-            raise ConfigError(f"split weights must be positive numbers, got {weights!r}")
+            raise ConfigError(f"--split: weights must be positive numbers, got {weights!r}")
         w /= w.sum()
         n, cum = self.n_paragraphs, self._cum
         k = max(1, min(50, n // 2, int(n * w.min() / 2)))

@@ -3,9 +3,10 @@
 Training recipes and every shard-reading command take ``dataset:NAME`` (or
 ``dataset:NAME/GLOB``, e.g. ``dataset:chem/train-*.tar``) instead of a path, so moving
 or re-rendering data means updating one entry, not every recipe. The catalogue is a small
-JSON file (``$SYNTHGEN_CACHE/catalogue.json``, else the user cache dir) of name -> absolute
-directory; finished runs register themselves under their directory's name. Writes take a
-lock and replace the file atomically, so concurrent runs cannot lose each other's entries.
+JSON file (``$SYNTHGEN_CATALOGUE``, else ``catalogue.json`` in the cache root) of name ->
+absolute directory; finished runs register themselves under their directory's name. Writes
+take a lock and replace the file atomically, so concurrent runs cannot lose each other's
+entries. A name whose directory no longer exists is dropped when it is listed or resolved.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ SCHEMA = "synthgen.catalogue/1"
 
 
 def catalogue_path() -> Path:
-    """The catalogue file: ``catalogue.json`` in the cache root (:func:`cache_dir`)."""
+    """The catalogue file: ``$SYNTHGEN_CATALOGUE``, else ``catalogue.json`` in the cache
+    root (:func:`cache_dir`)."""
+    if os.environ.get("SYNTHGEN_CATALOGUE"):
+        return Path(os.environ["SYNTHGEN_CATALOGUE"])
     return cache_dir() / "catalogue.json"
 
 
@@ -121,6 +125,21 @@ def remove(name: str) -> str:
         return entries.pop(name)
 
 
+def prune() -> dict[str, str]:
+    """Drop the entries whose directory no longer exists; returns them (name -> path).
+    A catalogue that cannot be written keeps them (nothing fails for it)."""
+    gone = {k: v for k, v in load().items() if not Path(v).is_dir()}
+    if gone:
+        try:
+            with _editing() as entries:
+                for name in gone:
+                    if name in entries and not Path(entries[name]).is_dir():
+                        del entries[name]
+        except OSError:
+            pass
+    return gone
+
+
 def resolve_spec(spec: str, label: str | None = None) -> str:
     """``dataset:NAME[/GLOB]`` -> the directory (or ``DIR/GLOB``) it names.
 
@@ -129,50 +148,53 @@ def resolve_spec(spec: str, label: str | None = None) -> str:
         label: how the user gave it (e.g. ``"--data dataset:chem@2"``); starts each error.
 
     Raises:
-        UserError: the name is not in the catalogue, or its directory is gone.
+        UserError: the name is not in the catalogue, or its directory is gone (the name is
+            then dropped from the catalogue, see :func:`prune`).
     """
     label = label or spec
     name, _, rest = spec.removeprefix("dataset:").partition("/")
     entries = load()
+    if name in entries and not Path(entries[name]).is_dir():
+        prune()
+        raise UserError(f"{label}: the catalogue named {entries[name]}, which no longer "
+                        f"exists; dropped the name (synthgen datasets add {name} DIR names "
+                        "its new place)")
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none; see synthgen datasets add"
         raise UserError(f"{label}: no dataset named {name!r} in the catalogue (known: {known})")
     path = Path(entries[name])
-    if not path.is_dir():
-        raise UserError(f"{label}: the catalogue names {path}, which no longer exists; "
-                        f"synthgen datasets remove {name}, or add it again")
     return str(path / rest) if rest else str(path)
 
 
 @dataclass
 class Entry:
-    """One catalogue entry as ``synthgen datasets`` lists it: whether its directory still
-    exists, and from its dataset.json the command that made it (``kind``), its ``status``
-    and the samples per split."""
+    """One catalogue entry as ``synthgen datasets`` lists it: from its dataset.json the
+    command that made it (``kind``), its ``status`` (``no dataset.json``, ``unreadable``
+    where there is none to read) and the samples per split."""
 
     name: str
     path: str
-    exists: bool
     kind: str = "?"
-    status: str = "missing"
+    status: str = "no dataset.json"
     samples: dict | None = None
 
 
 def entries() -> list[Entry]:
-    """Every catalogue entry with its dataset.json summary (kind, status, samples per split)."""
+    """Every catalogue entry whose directory exists, with its dataset.json summary (kind,
+    status, samples per split); the others are dropped first (:func:`prune`)."""
+    gone = prune()
     out = []
     for name, path in sorted(load().items()):
-        e = Entry(name, path, Path(path).is_dir())
-        if e.exists:
-            try:
-                m = read_info(path)
-            except UserError:
-                m, e.status = None, "unreadable"
-            if m is not None:
-                e.kind = m.get("generator", {}).get("command", "?")
-                e.status = m.get("status", "?")
-                e.samples = {s: v.get("samples", 0) for s, v in m.get("splits", {}).items()}
-            elif e.status == "missing":
-                e.status = "no dataset.json"
+        if name in gone:
+            continue
+        e = Entry(name, path)
+        try:
+            m = read_info(path)
+        except (UserError, OSError):
+            m, e.status = None, "unreadable"
+        if m is not None:
+            e.kind = m.get("generator", {}).get("command", "?")
+            e.status = m.get("status", "?")
+            e.samples = {s: v.get("samples", 0) for s, v in m.get("splits", {}).items()}
         out.append(e)
     return out

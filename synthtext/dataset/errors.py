@@ -5,7 +5,7 @@ class UserError(Exception):
     """A problem with the user's input (file, option, directory) and what to do about it.
 
     The message is a single line that names the file or option and the fix; the CLI prints
-    it as ``error: <message>`` and exits with status 2.
+    it as ``Error: <message>`` and exits with status 2.
     """
 
 

@@ -7,12 +7,14 @@ so dataset loaders never mistake them for data) until they are folded into it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 from collections import Counter
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from synthtext.dataset.errors import ConfigError, UserError
 
@@ -28,16 +30,42 @@ def config_digest(config: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+# what a failed write() or fsync() raises, without a file name: disk full, quota, file too
+# large, read-only file system, I/O error
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+
+
+@contextmanager
+def naming_path(path: str | os.PathLike) -> Iterator[None]:
+    """Within: a failed write that names no file (disk full, quota...) is raised again
+    naming ``path``, so the CLI can say which file could not be written."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno in _WRITE_ERRNOS:
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
-    """Write JSON to a temp file in the same directory, fsync, then rename over ``path``."""
+    """Write JSON to a temp file in the same directory, fsync, then rename over ``path``.
+
+    Raises:
+        OSError: naming the file (see :func:`naming_path`); the temp file is removed.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=indent, sort_keys=True, ensure_ascii=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with naming_path(path), open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=indent, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_json_object(path: str | os.PathLike, label: str) -> dict:

@@ -46,7 +46,8 @@ class PlainProgress:
         rate = (self.n - self._n0) / max(now - self._t0, 1e-9)
         of = f"/{self.total}" if self.total else ""
         pct = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
-        print(f"{self.desc}: {self.n}{of} {self.unit}{pct}, {rate:.1f} {self.unit}/s",
+        units = self.unit if self.n == 1 else self.unit + "s"
+        print(f"{self.desc}: {self.n}{of} {units}{pct}, {rate:.1f} {self.unit}/s",
               file=self.stream, flush=True)
 
 

@@ -8,15 +8,15 @@ Each task renders one whole shard, so any worker count or backend gives the same
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
-
-from tqdm.auto import tqdm
 
 from synthtext import __version__
 from synthtext.dataset.errors import ConfigError, UserError
@@ -25,12 +25,15 @@ from synthtext.dataset.info import (
     STATE_DIR,
     config_digest,
     finalise_info,
+    naming_path,
     new_info,
     read_info,
     shard_stats_path,
     write_json_atomic,
 )
 from synthtext.dataset.names import check_split_name
+from synthtext.dataset.progress import PlainProgress, progress_bar
+from synthtext.dataset.sample import normalise_image_format
 from synthtext.dataset.shards import AtomicTarWriter, shard_name
 
 _BUILT: dict[str, Any] = {}  # per-process cache: job config digest -> built generator
@@ -75,8 +78,10 @@ class RunResult:
         return self.info.get("stats", {}).get("rejects", {})
 
 
-def _generator(job):
-    """Build the job once per process (fonts and corpus indexes are costly to open)."""
+def _generator(job, quiet: bool = False):
+    """Build the job once per process (fonts and corpus indexes are costly to open);
+    ``quiet`` (a worker process) drops the build's warnings, which the parent process
+    printed when it created the same job."""
     key = config_digest(job.config())
     if key not in _BUILT:
         _BUILT.clear()
@@ -86,16 +91,26 @@ def _generator(job):
             cv2.setNumThreads(1)
         except ImportError:
             pass
-        _BUILT[key] = job.build()
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.simplefilter("ignore")
+            _BUILT[key] = job.build()
     return _BUILT[key]
 
 
-def run_shard(task: ShardTask, progress: Callable[[int], None] | None = None) -> dict:
-    """Render one shard to a temp file, rename it into place, then record its statistics."""
-    gen = _generator(task.job)
+def run_shard(task: ShardTask, progress: Callable[[int], None] | None = None,
+              worker: bool = False) -> dict:
+    """Render one shard to a temp file, rename it into place, then record its statistics.
+
+    ``worker``: this is a worker process of a parallel run (see :func:`_generator`).
+
+    Raises:
+        OSError: the shard cannot be written, naming its path (disk full included).
+    """
+    gen = _generator(task.job, quiet=worker)
     stats = _new_stats()
     path = Path(task.out) / task.name
-    with AtomicTarWriter(path) as writer:
+    with naming_path(path), AtomicTarWriter(path) as writer:
         for index in range(task.start, task.stop):
             sample = gen.sample(task.split, index)
             writer.write(sample.to_wds(task.image_format, task.quality))
@@ -159,9 +174,17 @@ def plan_tasks(job, out: str, splits: dict[str, int], shard_size: int,
 
 
 def prepare_out(out: Path, info: dict, overwrite: bool) -> None:
-    """Create ``out`` or check that it holds an unfinished run of the same config."""
+    """Create ``out`` or check that it holds an unfinished run of the same config.
+
+    A run that stopped before its first finished shard (an ``incomplete`` dataset.json, no
+    shard) is taken over by any config, without ``overwrite``: nothing of it is worth keeping.
+
+    Raises:
+        UserError: ``out`` holds a run with shards made with other parameters, or shards
+            without a dataset.json (unless ``overwrite``); nothing is written then.
+    """
     old = read_info(out) if out.exists() else None
-    if overwrite and out.exists():
+    if out.exists() and (overwrite or _unstarted(out, old)):
         _clear_ours(out)
         old = None
     if old is not None and old.get("config_sha256") != info["config_sha256"]:
@@ -177,6 +200,13 @@ def prepare_out(out: Path, info: dict, overwrite: bool) -> None:
         tmp.unlink()
     if old is None or old.get("status") != "complete":
         write_json_atomic(out / INFO_FILE, info)
+
+
+def _unstarted(out: Path, old: dict | None) -> bool:
+    """``out`` holds an incomplete run without one finished shard (tar or statistics)."""
+    return (old is not None and old.get("status") == "incomplete"
+            and not any(out.glob("*.tar"))
+            and not any((out / STATE_DIR / "shards").glob("*.json")))
 
 
 def _clear_ours(out: Path) -> None:
@@ -205,11 +235,31 @@ def _done(task: ShardTask) -> dict | None:
     return stats if ok else None
 
 
-def _check_counts(**counts: int) -> None:
-    """Refuse counts below 1 before anything is written (a failed start leaves nothing)."""
-    for name, value in counts.items():
+def check_run_options(shard_size: int = 1000, image_format: str = "jpg", quality: int = 90,
+                      workers: int = 1, backend: str = "joblib",
+                      scheduler: str | None = None) -> None:
+    """Refuse run options that cannot work, before anything is written.
+
+    Raises:
+        ConfigError: ``shard_size`` or ``workers`` below 1, ``quality`` outside 1-100, an
+            unknown ``image_format`` or ``backend``; ``backend="dask"`` without
+            ``scheduler`` or without dask.distributed installed. Each names its option.
+    """
+    for name, value in (("shard_size", shard_size), ("workers", workers)):
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} {value}: must be a whole number >= 1")
+    if not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise ConfigError(f"--quality {quality}: must be a whole number from 1 to 100")
+    try:
+        normalise_image_format(image_format)
+    except ValueError as e:
+        raise ConfigError(f"--image-format: {e}") from None
+    if backend not in ("joblib", "dask"):
+        raise ConfigError(f"--backend {backend!r} is not one of joblib, dask")
+    if backend == "dask" and importlib.util.find_spec("distributed") is None:
+        raise ConfigError("--backend dask needs dask.distributed: pip install 'synthgen[dask]'")
+    if backend == "dask" and not scheduler:
+        raise ConfigError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
 
 
 def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: int = 1000,
@@ -227,13 +277,17 @@ def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: i
             sends the shards to the scheduler at ``scheduler`` instead.
         overwrite: replace what ``out`` holds instead of refusing a different run.
 
+    A run that stops before its first finished shard (an error, Ctrl-C) removes what it
+    wrote, and the directories it created; a later one keeps its finished shards, which
+    the same command resumes from.
+
     Raises:
-        ConfigError: ``shard_size`` or ``workers`` below 1, or a bad split name (all checked
-            before anything is written).
-        UserError: ``out`` holds another run or foreign shards (without ``overwrite``), or
-            the backend is unknown or unavailable.
+        ConfigError: as :func:`check_run_options`, or a bad split name (all checked before
+            anything is written).
+        UserError: ``out`` holds another run or foreign shards (without ``overwrite``).
+        OSError: ``out`` or a file in it cannot be made or written, naming the path.
     """
-    _check_counts(shard_size=shard_size, workers=workers)
+    check_run_options(shard_size, image_format, quality, workers, backend, scheduler)
     for split in splits:
         check_split_name(split, "--split")
     t0 = time.perf_counter()
@@ -241,28 +295,72 @@ def run(job, out, splits: dict[str, int], *, kind: str = "render", shard_size: i
     config = {**job.config(), "shard_size": shard_size, "image_format": image_format,
               "quality": quality, "splits": splits}
     info = new_info(kind, __version__, config, splits, shard_size)
-    prepare_out(out, info, overwrite)
+    made = _missing_dirs(out)
+    try:
+        prepare_out(out, info, overwrite)
+    except BaseException:
+        _remove_empty(made)
+        raise
     tasks = plan_tasks(job, str(out), splits, shard_size, image_format, quality,
                        shard_layout)
     done = {t.name: s for t in tasks if (s := _done(t)) is not None}
     todo = [t for t in tasks if t.name not in done]
-    total = sum(t.stop - t.start for t in tasks)
-    bar = _progress_bar(total, sum(s["samples"] for s in done.values()), kind, progress)
     try:
-        for stats in _execute(todo, workers, backend, scheduler, bar):
-            done[stats["name"]] = stats
-    finally:
-        bar.close()
+        _make(todo, done, kind, workers, backend, scheduler, progress)
+    except BaseException:
+        if not done:  # stopped before its first shard: leave nothing of this run behind
+            _undo_start(out, tasks, made)
+        raise
     info = finalise_info(info, list(done.values()))
     write_json_atomic(out / INFO_FILE, info)
-    return RunResult(out=out, samples=total, shards_written=len(todo),
-                     shards_skipped=len(tasks) - len(todo),
+    return RunResult(out=out, samples=sum(t.stop - t.start for t in tasks),
+                     shards_written=len(todo), shards_skipped=len(tasks) - len(todo),
                      seconds=time.perf_counter() - t0, info=info)
 
 
-def _progress_bar(total: int, initial: int, kind: str, enabled: bool):
-    return tqdm(total=total, initial=initial, unit="sample", desc=kind, disable=not enabled,
-                smoothing=0.05, dynamic_ncols=True)
+def _missing_dirs(out: Path) -> list[Path]:
+    """``out`` and those of its parents that do not exist yet, deepest first."""
+    missing, p = [], out.absolute()
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    return missing
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    """Remove the directories a run created (deepest first) while they are empty."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
+def _undo_start(out: Path, tasks: list[ShardTask], made: list[Path]) -> None:
+    """Remove what a run wrote before its first finished shard: its dataset.json, state,
+    temp files, any shard it renamed into place without statistics, and the directories
+    it created."""
+    for p in [out / INFO_FILE, *(out / t.name for t in tasks), *out.glob("*.tmp"),
+              *out.glob(".*.tmp")]:
+        p.unlink(missing_ok=True)
+    shutil.rmtree(out / STATE_DIR, ignore_errors=True)
+    _remove_empty(made)
+
+
+def _make(todo: list[ShardTask], done: dict, kind: str, workers: int, backend: str,
+          scheduler: str | None, progress: bool) -> None:
+    """Run ``todo`` with a progress display, adding each shard's statistics to ``done``."""
+    initial = sum(s["samples"] for s in done.values())
+    total = initial + sum(t.stop - t.start for t in todo)
+    bar = progress_bar(total, kind, "sample", initial=initial, enabled=progress)
+    finished = False
+    try:
+        for stats in _execute(todo, workers, backend, scheduler, bar):
+            done[stats["name"]] = stats
+        finished = True
+    finally:
+        if finished or not isinstance(bar, PlainProgress):
+            bar.close()  # a log's closing progress line would follow an error as a 2nd line
 
 
 def _execute(tasks: list[ShardTask], workers: int, backend: str, scheduler: str | None,
@@ -271,30 +369,23 @@ def _execute(tasks: list[ShardTask], workers: int, backend: str, scheduler: str 
         return
     if backend == "dask":
         yield from _execute_dask(tasks, scheduler, bar)
-    elif workers <= 1 or len(tasks) == 1 and backend == "joblib":
+    elif workers <= 1 or len(tasks) == 1:
         for task in tasks:
             yield run_shard(task, progress=bar.update)
-    elif backend == "joblib":
+    else:
         from joblib import Parallel, delayed  # ~0.1 s to import; only parallel runs need it
 
         par = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-        for stats in par(delayed(run_shard)(t) for t in tasks):
+        for stats in par(delayed(run_shard)(t, worker=True) for t in tasks):
             bar.update(stats["samples"])
             yield stats
-    else:
-        raise UserError(f"--backend {backend!r} is not one of joblib, dask")
 
 
-def _execute_dask(tasks: list[ShardTask], scheduler: str | None, bar) -> Iterator[dict]:
-    try:
-        from dask.distributed import Client, as_completed  # optional: synthgen[dask]
-    except ImportError:
-        raise UserError("--backend dask needs dask.distributed: pip install "
-                        "'synthgen[dask]'") from None
-    if not scheduler:
-        raise UserError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+def _execute_dask(tasks: list[ShardTask], scheduler: str, bar) -> Iterator[dict]:
+    from dask.distributed import Client, as_completed  # optional: synthgen[dask]
+
     with Client(scheduler) as client:
-        futures = client.map(run_shard, tasks, pure=False)
+        futures = client.map(run_shard, tasks, pure=False, worker=True)
         for fut in as_completed(futures):
             stats = fut.result()
             bar.update(stats["samples"])

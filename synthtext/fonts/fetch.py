@@ -41,8 +41,8 @@ from pathlib import Path
 
 import freetype
 from PIL import ImageFont
-from tqdm import tqdm
 
+from synthtext.dataset.progress import progress_bar
 from synthtext.fonts.charset import file_sha256
 from synthtext.fonts.manifest import (
     cache_path,
@@ -306,7 +306,8 @@ def fetch_one(entry: dict, manifest_dir, dest) -> Outcome:
 
 def fetch_fonts(entries: list[dict], manifest_dir, dest, workers: int = 8,
                 progress: bool = True) -> list[Outcome]:
-    """fetch_one for every entry on a thread pool, with a tqdm bar on stderr.
+    """fetch_one for every entry on a thread pool, with a progress display on stderr
+    (:func:`~synthtext.dataset.progress.progress_bar`: a bar on a terminal, lines in a log).
 
     Args:
         entries: checked manifest entries; `manifest_dir` resolves `file` sources.
@@ -318,11 +319,13 @@ def fetch_fonts(entries: list[dict], manifest_dir, dest, workers: int = 8,
     """
     order = {e["id"]: i for i, e in enumerate(entries)}
     outcomes = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
-            tqdm(total=len(entries), unit="font", desc="fonts", disable=not progress,
-                 file=sys.stderr) as bar:
-        futures = [pool.submit(fetch_one, e, manifest_dir, dest) for e in entries]
-        for fut in as_completed(futures):
-            outcomes.append(fut.result())
-            bar.update(1)
+    bar = progress_bar(len(entries), "fonts", "font", enabled=progress)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(fetch_one, e, manifest_dir, dest) for e in entries]
+            for fut in as_completed(futures):
+                outcomes.append(fut.result())
+                bar.update(1)
+    finally:
+        bar.close()
     return sorted(outcomes, key=lambda o: order[o.id])

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import cv2
 import yaml
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import INFO_FILE, read_info
+from synthtext.dataset.info import INFO_FILE, naming_path, read_info
 from synthtext.dataset.names import check_split_name
 from synthtext.preview import preview_sheet
 from synthtext.render.config import embedded_corpus_path
@@ -30,6 +31,8 @@ README = "README.md"
 PREVIEW = "assets/preview.png"
 TAGS = ["synthetic", "handwriting", "ocr", "webdataset", "synthgen"]
 _MARKER = re.compile(r"<!-- synthgen-card (\{.*?\}) -->")
+LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")  # the Hub's license ids: cc-by-4.0, other
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # ISO 639-1/3 + BCP 47 subtags
 _SIZES = [(10 ** 3, "n<1K"), (10 ** 4, "1K<n<10K"), (10 ** 5, "10K<n<100K"),
           (10 ** 6, "100K<n<1M"), (10 ** 7, "1M<n<10M"), (10 ** 8, "10M<n<100M"),
           (10 ** 9, "100M<n<1B"), (10 ** 10, "1B<n<10B"), (10 ** 11, "10B<n<100B"),
@@ -77,10 +80,33 @@ def card_options(out: str | os.PathLike) -> dict | None:
     return json.loads(match.group(1)) if match else None
 
 
+def check_card_options(license: str | None = None, language: str = "en",
+                       pretty_name: str | None = None) -> None:
+    """Refuse card options the Hub's YAML cannot hold: a license id other than lowercase
+    letters, digits, ``.``, ``+`` and ``-`` (``cc-by-sa-4.0``), a language that is not an
+    ISO 639 code with optional subtags (``en``, ``pt-BR``), an empty or multi-line title.
+
+    Raises:
+        UserError: naming the option (``--license``, ``--language``, ``--pretty-name``).
+    """
+    if license is not None and not LICENSE_ID.match(license):
+        raise UserError(f"--license {license!r} is not a Hub license id (lowercase letters, "
+                        "digits, '.', '+', '-'; e.g. cc-by-4.0, apache-2.0, other)")
+    if not LANGUAGE.match(language or ""):
+        raise UserError(f"--language {language!r} is not a language code (e.g. en, de, pt-BR)")
+    if pretty_name is not None and (not pretty_name.strip() or not pretty_name.isprintable()):
+        raise UserError(f"--pretty-name {pretty_name!r}: give a non-empty title on one line")
+
+
 def build_card(out: str | os.PathLike, *, license: str | None = None, language: str = "en",
                pretty_name: str | None = None, repo_id: str | None = None,
                preview: bool = True) -> Card:
-    """The card text and preview PNG for the shard directory ``out`` (nothing is written)."""
+    """The card text and preview PNG for the shard directory ``out`` (nothing is written).
+
+    Raises:
+        UserError: as :func:`check_card_options` and :func:`complete_info`.
+    """
+    check_card_options(license, language, pretty_name)
     m = complete_info(out)
     src = _source_info(m)
     lic, why = default_license(src) if license is None else (license, "Chosen by the publisher.")
@@ -107,8 +133,14 @@ def write_card(out: str | os.PathLike, **options) -> list[Path]:
 def _write_atomic(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        with naming_path(path):
+            tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -33,6 +33,7 @@ from synthtext.hub.card import (
 )
 
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+REVISION = re.compile(r"^[\w][\w./-]*$")  # a branch name git accepts (simplified)
 FILES_PER_COMMIT = 50
 BYTES_PER_COMMIT = 5 << 30
 
@@ -69,6 +70,33 @@ def check_repo_id(repo_id: str) -> str:
         raise UserError(f"--repo-id {repo_id!r} is not ORG/NAME (letters, digits, '-', '_', "
                         "'.'; e.g. my-lab/synth-lines-en)")
     return repo_id
+
+
+def check_revision(revision: str | None) -> None:
+    """Refuse a ``revision`` git cannot name a branch: empty, spaces or other characters
+    than letters, digits, ``_``, ``.``, ``/``, ``-``; ``..``, ``//``, or a trailing ``/``,
+    ``.`` or ``.lock`` (see ``git check-ref-format``).
+
+    Raises:
+        UserError: naming ``--revision``.
+    """
+    if revision is None:
+        return
+    if (not REVISION.match(revision) or ".." in revision or "//" in revision
+            or revision.endswith(("/", ".", ".lock"))):
+        raise UserError(f"--revision {revision!r} is not a branch name (letters, digits, '_', "
+                        "'.', '/', '-'; e.g. main, v2)")
+
+
+def check_endpoint(endpoint: str | None) -> None:
+    """Refuse an ``endpoint`` that is not an ``http(s)://`` URL.
+
+    Raises:
+        UserError: naming ``--endpoint``.
+    """
+    if endpoint is not None and not re.match(r"^https?://[^\s/]+", endpoint):
+        raise UserError(f"--endpoint {endpoint!r} is not an http(s):// URL (e.g. "
+                        "https://huggingface.co)")
 
 
 def resolve_token(token: str | None = None) -> str:
@@ -150,9 +178,19 @@ def publish(out: str | Path, repo_id: str, *, private: bool = False, revision: s
             endpoint: str | None = None, token: str | None = None, dry_run: bool = False,
             echo: Callable[[str], None] = print, files_per_commit: int = FILES_PER_COMMIT,
             bytes_per_commit: int = BYTES_PER_COMMIT) -> PublishResult:
-    """Publish ``out`` as the dataset repo ``repo_id`` (see the module docstring)."""
+    """Publish ``out`` as the dataset repo ``repo_id`` (see the module docstring).
+
+    Raises:
+        UserError: a bad ``repo_id``, ``revision`` or ``endpoint`` or ``files_per_commit``
+            below 1 (checked before anything else), a directory that is not a finished,
+            intact run, no token, or a failed transfer (naming what was uploaded).
+    """
     out = Path(out)
     check_repo_id(repo_id)
+    check_revision(revision)
+    check_endpoint(endpoint)
+    if files_per_commit < 1:
+        raise UserError(f"--files-per-commit {files_per_commit}: must be at least 1")
     m = verify_shards(out)
     shards = _shards(out, m)
     rev = revision or "main"

@@ -113,6 +113,10 @@ class RenderConfig:
         _choice("--missing-glyphs", self.missing_glyphs, MISSING)
         _choice("--length-dist", self.length_dist, ("uniform", "loguniform"))
         check_normalize(self.normalize)
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"--seed {self.seed}: must be a whole number >= 0")
+        if not 0 <= self.max_skew <= 45:
+            raise ConfigError(f"--max-skew {self.max_skew}: must be between 0 and 45 degrees")
         for name in ("length", "width", "height", "font_size", "line_height", "indent_spaces"):
             _range(name, getattr(self, name), minimum=1)
         for name in ("margin", "line_spacing", "block_width", "ink", "paper"):
