@@ -39,14 +39,20 @@ def main():
 @click.option("--data", "data", multiple=True, metavar="SPEC", help="Training source: " + SPEC_HELP)
 @click.option("--val", "val", multiple=True, metavar="SPEC", help="Validation source (same syntax).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
-@click.option("--preset", type=click.Choice(["tiny", "base"]), default="tiny", show_default=True)
-@click.option("--max-steps", type=int, help="Stop after this many steps (cosine horizon).")
+@click.option("--preset", type=click.Choice(["tiny", "base"]),
+              help="Model and training defaults [default: tiny; with --init-from or --resume, "
+                   "the checkpoint's].")
+@click.option("--max-steps", type=click.IntRange(1),
+              help="Stop after this many steps (cosine horizon).")
 @click.option("--max-time", help="Stop (and checkpoint) after this wall time, e.g. 25m.")
 @click.option("--init-from", type=click.Path(dir_okay=False),
               help="Start a new run from this checkpoint's model (vocabulary extended).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last.pt (the same command again, plus "
+                   "--resume; only changed values are refused).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="JSON file of config keys (flat, or {\"model\": .., \"train\": ..}).")
+              help="JSON file of config keys (flat, or {\"model\": .., \"train\": ..}); "
+                   "paths in it start from its folder.")
 @click.option("--augment", help="Augmentation preset or config, drawn fresh per sample.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
@@ -55,7 +61,9 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
     """Train on weighted, mixed, on-the-fly augmented sources; checkpoints in --out.
 
     KEY=VALUE overrides any model or training config key (``fphtr config`` lists them),
-    e.g. lr=3e-4 batch_size=16 ema_decay=0.999 threads=1.
+    e.g. lr=3e-4 batch_size=16 ema_decay=0.999 threads=1. A shard directory gives --data
+    its train split and --val its validation split. Everything is checked before --out is
+    written; best.pt is kept only with --val.
     """
     items = parse_overrides(overrides)
     for key, value in (("max_steps", max_steps), ("max_time", max_time), ("augment", augment)):
@@ -74,16 +82,24 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
 @main.command("eval")
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
 @click.option("--data", "data", multiple=True, required=True, metavar="SPEC", help=SPEC_HELP)
-@click.option("--limit", type=int, help="At most this many samples per source.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--beam", type=int, default=1, show_default=True, help="Beam width (1 = greedy).")
+@click.option("--limit", type=click.IntRange(1), help="At most this many samples per source.")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--beam", type=click.IntRange(1), default=1, show_default=True,
+              help="Beam width (1 = greedy).")
 @click.option("--ema/--no-ema", default=True, show_default=True,
               help="Use the EMA weights when the checkpoint has them.")
-@click.option("--examples", type=int, default=0, show_default=True,
+@click.option("--examples", type=click.IntRange(0), default=0, show_default=True,
               help="Include this many predictions next to their labels.")
-@click.option("--threads", type=int, default=0, help="torch threads (default: torch's).")
+@click.option("--threads", type=click.IntRange(0), default=0,
+              help="torch threads (default: torch's).")
 def eval_cmd(checkpoint, data, limit, batch_size, beam, ema, examples, threads):
-    """Print a JSON report: CER, WER, per source, samples/s, decode guard rates."""
+    """Print a JSON report: CER, WER, per source, samples/s, decode guard rates.
+
+    Every sample is scored, labels longer than the model's max_len too (their decoding
+    stops at the model's guards); "scored" and "not_scored" count them, "not_scored_why"
+    gives the reason per source (e.g. an image that does not decode). A shard directory
+    gives its validation split.
+    """
     _threads(threads)
     model, vocab, ck = ckpt.load_model(checkpoint, ema=ema)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -91,6 +107,10 @@ def eval_cmd(checkpoint, data, limit, batch_size, beam, ema, examples, threads):
     tcfg = ckpt.configs(ck)[1]
     report = evaluate(model.to(device), vocab, specs, batch_size=batch_size, limit=limit,
                       bucket_px=tcfg.bucket_px, beam=beam, device=device, examples=examples)
+    if not report["scored"]:
+        why = "; ".join(f"{src}: {n} {reason}" for src, r in report["not_scored_why"].items()
+                        for reason, n in r.items()) or "the sources hold no sample"
+        raise UserError(f"--data: no sample could be scored ({why})")
     report.update({"checkpoint": checkpoint, "step": ck.get("step"), "beam": beam,
                    "device": str(device), "threads": torch.get_num_threads()})
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -99,10 +119,11 @@ def eval_cmd(checkpoint, data, limit, batch_size, beam, ema, examples, threads):
 @main.command()
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--beam", type=int, default=1, show_default=True)
+@click.option("--beam", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
 @click.option("--ema/--no-ema", default=True, show_default=True)
-@click.option("--threads", type=int, default=0, help="torch threads (default: torch's).")
+@click.option("--threads", type=click.IntRange(0), default=0,
+              help="torch threads (default: torch's).")
 def predict(checkpoint, images, beam, as_json, ema, threads):
     """Print the transcription of each IMAGE (line breaks and indentation included)."""
     for p in images:

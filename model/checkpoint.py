@@ -9,7 +9,9 @@ Keys of ``fphtr.checkpoint/1``: ``format``; ``model``, ``vocab``, ``model_config
 ``train_config`` (:func:`model_payload`, enough for ``eval``/``predict``); and from training
 (:func:`model.state.checkpoint_payload`) ``ema``, ``optimizer``, ``scheduler``, ``scaler``,
 ``step``, ``mix`` (schedule and sample clock), ``rng`` (one state per rank), ``best_cer``,
-``elapsed`` (seconds), ``world_size``, ``data`` and ``val`` (source specs as typed).
+``elapsed`` (seconds), ``world_size``, ``data`` and ``val`` (source specs, local paths made
+absolute: :func:`model.sources.stored_text`) and ``init_from`` (absolute path of the
+``--init-from`` checkpoint, or None).
 """
 
 from __future__ import annotations

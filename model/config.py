@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from synthtext.dataset.errors import ConfigError
 from synthtext.dataset.info import read_json_object
 
+from .paths import FileFields
+
 PRESETS = ("tiny", "base")
 
 
@@ -289,13 +291,17 @@ def load_config_file(path: str) -> dict:
 
     The file is either flat (``{"lr": 3e-4, "d_model": 192}``) or split
     (``{"model": {...}, "train": {...}}``); keys are checked later, by :func:`split_items`.
+    An ``augment`` config file it names starts from the file's folder (:mod:`model.paths`).
 
     Raises:
         ConfigError: the file is missing, unreadable, not JSON or not a JSON object.
+        UserError: it names an augment config file that does not exist.
     """
     d = read_json_object(path, f"--config {path}")
     if set(d) <= {"model", "train"} and d:
-        return {**d.get("model", {}), **d.get("train", {})}
+        d = {**d.get("model", {}), **d.get("train", {})}
+    if "augment" in d:
+        d["augment"] = FileFields(f"--config {path}", path).augment(d["augment"])
     return d
 
 

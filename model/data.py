@@ -9,8 +9,10 @@ padded size into batches. After the loader the batches are unbatched, shuffled a
 workers and re-batched the same way, so a batch of short lines never pads to a page.
 
 A sample or shard that fails (no image, no text, an image that does not decode, a truncated
-tar, a label longer than ``max_len``) is skipped with a one-line warning and counted; the
-counts travel with the batches to the training loop.
+tar; in training also a label longer than ``max_len``) is skipped with a one-line warning and
+counted, with its reason; the counts travel with the batches to the training loop.
+Evaluation keeps over-long labels: the decoder's guards bound what it outputs, and the
+truncated prediction is scored against the whole label.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import random
 import signal
 import warnings
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -32,58 +35,10 @@ from synthtext.dataset.urls import register_webdataset
 
 from .preprocess import collate, preprocess
 from .schedule import MixSchedule
+from .skips import SkipHandler, count_skip, drain_skips, reset_failures
 from .sources import STREAM_KINDS, SourceSpec
 
 register_webdataset()  # webdataset opens hf:// and http(s) shards through synthtext.dataset.urls
-
-MAX_CONSECUTIVE_FAILURES = 500  # a source that only fails is broken, not noisy
-_WARN_FIRST = 5  # warnings per source and process before going quiet (counts continue)
-
-# -- skipped samples: counted per process, shipped with each batch --------------------------
-_SKIPS: Counter = Counter()
-_FAILS: Counter = Counter()  # consecutive failures per source
-
-
-def count_skip(source: str, exn: BaseException, key: str | None = None) -> None:
-    """Count a skipped sample or shard of ``source`` and warn about the first few.
-
-    Raises:
-        UserError: :data:`MAX_CONSECUTIVE_FAILURES` failures of ``source`` in a row (the
-            message ends with the last error's first line).
-    """
-    _SKIPS[source] += 1
-    _FAILS[source] += 1
-    first = exn.args[0] if exn.args else exn
-    msg = (str(first).splitlines() or [type(exn).__name__])[0][:200]
-    msg = msg.removeprefix(f"sample {key}: ")
-    if _SKIPS[source] <= _WARN_FIRST:
-        what = f"sample {key}" if key else "a sample or shard"
-        warnings.warn(f"skipped {what} of {source}: {msg} ({_SKIPS[source]} skipped so far "
-                      f"in this process; later ones are only counted)"
-                      if _SKIPS[source] == _WARN_FIRST else
-                      f"skipped {what} of {source}: {msg}", stacklevel=2)
-    if _FAILS[source] >= MAX_CONSECUTIVE_FAILURES:
-        raise UserError(f"data source {source}: {MAX_CONSECUTIVE_FAILURES} samples or shards "
-                        f"in a row failed; last error: {msg}")
-
-
-def drain_skips() -> dict:
-    """Skips per source counted in this process since the last call; resets the counts."""
-    out = dict(_SKIPS)
-    _SKIPS.clear()
-    return out
-
-
-class SkipHandler:
-    """A webdataset ``handler``: count and warn, then continue."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def __call__(self, exn) -> bool:
-        count_skip(self.source, exn)
-        return True
-
 
 # -- one sample -> one training item -----------------------------------------------------
 class ToItem:
@@ -92,11 +47,12 @@ class ToItem:
     An item is ``{"image": (1, H, W) float32 in [0, 1], ink positive, "size": (h, w) valid
     pixels, "tgt": (T,) int64 ids <bos> ... <eos>, "text", "source", "key"}``; ``augment``
     names an augmentation preset or config drawn fresh per sample (``none``: no
-    augmentation).
+    augmentation); ``train`` refuses labels longer than ``max_len`` (evaluation keeps them).
     """
 
-    def __init__(self, source: str, vocab, mcfg, augment: str = "none", seed: int = 0):
-        self.source, self.vocab, self.mcfg = source, vocab, mcfg
+    def __init__(self, source: str, vocab, mcfg, augment: str = "none", seed: int = 0,
+                 train: bool = True):
+        self.source, self.vocab, self.mcfg, self.train = source, vocab, mcfg, train
         self.augment = AugmentOnTheFly(augment, seed) if augment not in ("", "none") else None
 
     def __call__(self, sample):
@@ -108,20 +64,20 @@ class ToItem:
             key = sample.get("__key__") if isinstance(sample, dict) else getattr(sample, "key", None)
             count_skip(self.source, e, key)
             return None
-        _FAILS[self.source] = 0
+        reset_failures(self.source)
         return item
 
     def convert(self, sample: Sample) -> dict:
         """Augment, preprocess and tokenise one sample.
 
         Raises:
-            ValueError: the label has more than ``max_len`` tokens.
+            ValueError: in training, the label has more than ``max_len`` tokens.
         """
         if self.augment is not None:
             sample = self.augment(sample)
         image, size = preprocess(sample.image, self.mcfg)
         ids = self.vocab.encode(sample.text)
-        if len(ids) > self.mcfg.max_len:
+        if self.train and len(ids) > self.mcfg.max_len:
             raise ValueError(f"label of {len(ids)} tokens is longer than max_len="
                              f"{self.mcfg.max_len}")
         return {"image": image, "size": size, "tgt": torch.tensor(ids), "text": sample.text,
@@ -193,7 +149,7 @@ def source_dataset(spec, vocab, mcfg, *, train: bool, seed: int, augment: str = 
     streams from index ``start`` for ``n`` samples, unaugmented. ``shuffle`` is the sample
     shuffle buffer of a training shard source.
     """
-    to_item = ToItem(spec.name, vocab, mcfg, augment if train else "none", seed)
+    to_item = ToItem(spec.name, vocab, mcfg, augment if train else "none", seed, train=train)
     if spec.kind == "shards":
         return shard_pipeline(spec, to_item, train, seed, shuffle)
     return stream_source(spec, to_item, "train" if train else "validation", start, n)
@@ -285,8 +241,10 @@ class WorkerUserError:
 class TrainStream(IterableDataset):
     """What each DataLoader worker runs: sources -> mix -> bucketed worker batches.
 
-    Yields ``{"items": [item, ...], "skips": {source: count}}`` (items as :class:`ToItem`
-    makes them), or one :class:`WorkerUserError` and then stops.
+    Yields ``{"items": [item, ...], "skips": {source: count}, "warnings": [message, ...]}``
+    (items as :class:`ToItem` makes them; in a worker, the warnings it raised since the last
+    batch, which the trainer prints: :func:`_worker_warnings`), or one
+    :class:`WorkerUserError` and then stops.
     """
 
     def __init__(self, specs, vocab, mcfg, tcfg, schedule: MixSchedule, *, clock0: int,
@@ -303,11 +261,26 @@ class TrainStream(IterableDataset):
                                    shuffle=self.tcfg.shuffle_buffer) for s in self.specs]
         mix = ScheduledMix(datasets, self.schedule, self.clock0, self.world,
                            seed=self.seed + self.rank * 1000)
-        try:
-            for batch in bucket_batches(mix, self.tcfg.batch_size, self.tcfg.bucket_px):
-                yield {"items": batch, "skips": drain_skips()}
-        except UserError as e:  # a user mistake: its one line, not a worker traceback
-            yield WorkerUserError(type(e), str(e))
+        with _worker_warnings() as caught:
+            try:
+                for batch in bucket_batches(mix, self.tcfg.batch_size, self.tcfg.bucket_px):
+                    yield {"items": batch, "skips": drain_skips(),
+                           "warnings": [str(w.message) for w in caught]}
+                    caught.clear()
+            except UserError as e:  # a user mistake: its one line, not a worker traceback
+                yield WorkerUserError(type(e), str(e))
+
+
+@contextmanager
+def _worker_warnings():
+    """In a DataLoader worker, record the warnings raised (each once) instead of printing
+    them: every worker is a process of its own and would print each one again; the trainer
+    prints them once (:func:`_unbatch`). In the main process, nothing changes."""
+    if get_worker_info() is None:
+        yield []
+        return
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay as they were
+        yield caught
 
 
 def _ignore_stop_signals(worker_id: int) -> None:
@@ -324,6 +297,8 @@ def _unbatch(src, skips: Counter):
         if isinstance(batch, WorkerUserError):
             raise batch.error()
         skips.update(batch["skips"])
+        for message in batch["warnings"]:
+            warnings.warn(message, stacklevel=2)
         yield from batch["items"]
 
 

@@ -3,7 +3,10 @@
 Evaluation reads each source once, in order and unaugmented (:func:`eval_batches`).
 Everything goes through :func:`model.preprocess.preprocess` and
 :func:`model.decode.decode_batch`, so the numbers of ``eval`` are those a user of
-``predict`` gets.
+``predict`` gets. Every sample that decodes as an image with a label is scored: a label
+longer than the model's ``max_len`` is decoded under the usual guards (a length cap from the
+image area, the repetition stop) and its truncated prediction counts its errors. Samples that
+cannot be read are counted by source and reason in the report (``not_scored``).
 """
 
 from __future__ import annotations
@@ -13,30 +16,34 @@ from collections import Counter
 
 import torch
 
-from .data import bucket_batches, drain_skips, source_dataset
+from .data import bucket_batches, source_dataset
 from .decode import decode_batch
 from .metrics import Metrics
 from .preprocess import collate, load_image, preprocess
+from .skips import drain_reasons
 
 STREAM_EVAL_DEFAULT = 1000  # an on-the-fly source has no end: evaluate this many by default
 
 
 def eval_batches(specs, vocab, mcfg, *, batch_size: int, limit: int | None,
-                 bucket_px: int, skips: Counter | None = None):
+                 bucket_px: int, skipped: dict | None = None):
     """Finite, ordered, unaugmented batches: up to ``limit`` samples of each source
     (all of a shard source, STREAM_EVAL_DEFAULT of a stream when ``limit`` is None).
 
-    Batches are :func:`model.preprocess.collate` output, one source at a time; ``skips``
-    (when given) receives the skipped samples per source.
+    Batches are :func:`model.preprocess.collate` output, one source at a time; ``skipped``
+    (when given) receives the samples that could not be read: source -> reason -> count.
     """
+    drain_reasons()
     for spec in specs:
         n = limit if limit is not None or spec.kind == "shards" else STREAM_EVAL_DEFAULT
         ds = source_dataset(spec, vocab, mcfg, train=False, seed=0, n=n)
         items = _take(ds, n)
         for batch in bucket_batches(items, batch_size, bucket_px):
             yield collate(batch)
-        if skips is not None:
-            skips.update(drain_skips())
+        reasons = drain_reasons()
+        if skipped is not None:
+            for source, why in reasons.items():
+                skipped.setdefault(source, Counter()).update(why)
 
 
 def _take(ds, limit):
@@ -69,17 +76,19 @@ def evaluate(model, vocab, specs, *, batch_size: int, limit: int | None, bucket_
 
     Returns:
         :meth:`model.metrics.Metrics.result` (``cer``, ``wer`` as fractions, ``n``,
-        ``chars``, ``words``, ``per_source``) plus ``samples_per_s``, ``seconds``,
-        ``cap_rate`` and ``repeat_rate`` (fractions of images stopped by each decode
-        guard), ``skipped`` (per source) and ``examples``.
+        ``chars``, ``words``, ``per_source``) plus ``scored`` (= ``n``, every sample
+        decoded), ``not_scored`` (samples that could not be read, e.g. an image that does
+        not decode), ``not_scored_why`` (source -> reason -> count), ``samples_per_s``,
+        ``seconds``, ``cap_rate`` and ``repeat_rate`` (fractions of images stopped by each
+        decode guard) and ``examples``. With nothing scored, ``cer`` and ``wer`` are None.
     """
     was_training = model.training
     model.eval()
-    metrics, skips = Metrics(vocab.tags), Counter()
+    metrics, skipped = Metrics(vocab.tags), {}
     shown, n, caps, reps = [], 0, 0, 0
     t0 = time.perf_counter()
     for batch in eval_batches(specs, vocab, model.cfg, batch_size=batch_size, limit=limit,
-                              bucket_px=bucket_px, skips=skips):
+                              bucket_px=bucket_px, skipped=skipped):
         res = _decode(model, batch, beam, device, autocast)
         for i, ids in enumerate(res.tokens):
             hyp, ref = vocab.decode(ids), batch["texts"][i]
@@ -93,9 +102,13 @@ def evaluate(model, vocab, specs, *, batch_size: int, limit: int | None, bucket_
     seconds = time.perf_counter() - t0
     model.train(was_training)
     out = metrics.result()
-    out.update({"samples_per_s": n / seconds if seconds else 0.0, "seconds": seconds,
-                "cap_rate": caps / n if n else 0.0, "repeat_rate": reps / n if n else 0.0,
-                "skipped": dict(skips), "examples": shown})
+    if not n:
+        out.update({"cer": None, "wer": None})
+    why = {src: dict(reasons) for src, reasons in skipped.items()}
+    out.update({"scored": n, "not_scored": sum(sum(r.values()) for r in why.values()),
+                "not_scored_why": why, "samples_per_s": n / seconds if seconds else 0.0,
+                "seconds": seconds, "cap_rate": caps / n if n else 0.0,
+                "repeat_rate": reps / n if n else 0.0, "examples": shown})
     return out
 
 

@@ -5,23 +5,32 @@ a data loader or a process group exists:
 
 - a new run: preset, then ``--config``, then ``KEY=VALUE``; the vocabulary holds the
   characters of every source (train and validation) plus ``extra_chars``;
-- ``--init-from CKPT``: a new run from a checkpoint's weights; its architecture stays, its
-  vocabulary grows by appending (old ids keep their meaning, :meth:`Vocab.extended`);
+- ``--init-from CKPT``: a new run from a checkpoint's weights; its architecture stays (a
+  ``--preset`` of another architecture is an error), its vocabulary grows by appending (old
+  ids keep their meaning, :meth:`Vocab.extended`); the training defaults are those of
+  ``--preset``, else of the checkpoint's preset;
 - ``--resume``: the run in ``--out`` continues from ``last.pt`` with the checkpoint's
-  configs; only keys that change neither the model nor the optimisation path
-  (:data:`RESUMABLE`) may be overridden.
+  configs. The command that started the run, repeated with ``--resume``, is accepted:
+  ``--preset``, ``--config``, ``KEY=VALUE`` and ``--init-from`` may repeat the run's values;
+  a value that differs is an error naming it, unless the key changes neither the model nor
+  the optimisation path (:data:`RESUMABLE`).
+
+The run directory stores its data specs and an ``--augment`` file with absolute local paths
+(:mod:`model.paths`), so ``--resume`` without ``--data`` works from any working directory.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
+from synthtext.augmenting.samples import load_augment
 from synthtext.dataset.errors import UserError
 
 from . import checkpoint as ckpt
 from . import sources
-from .config import ModelConfig, TrainConfig, load_config_file, resolve, split_items, to_json
+from .config import ModelConfig, TrainConfig, load_config_file, preset, split_items, to_json
+from .paths import absolute, augment_path, check_writable_dir
 from .vocab import Vocab
 
 # Keys a --resume may change: they do not alter the model or the optimisation path.
@@ -41,7 +50,8 @@ class TrainOptions:
         data: training source specs (``[NAME=]TARGET[@W0[:W1]]``), at least one unless
             ``resume``.
         val: validation source specs; may be empty (no validation).
-        preset: ``tiny`` or ``base`` (:func:`model.config.preset`).
+        preset: ``tiny`` or ``base`` (:func:`model.config.preset`); None: ``tiny`` for a new
+            run, the checkpoint's with ``init_from`` or ``resume``.
         config_file: JSON file of config keys, applied after the preset.
         overrides: ``KEY=VALUE`` items (strings), applied last.
         init_from: checkpoint whose weights start a new run.
@@ -52,7 +62,7 @@ class TrainOptions:
     out: str
     data: list[str] = field(default_factory=list)
     val: list[str] = field(default_factory=list)
-    preset: str = "tiny"
+    preset: str | None = None
     config_file: str | None = None
     overrides: dict = field(default_factory=dict)
     init_from: str | None = None
@@ -73,6 +83,8 @@ class RunPlan:
         vocab: the run's vocabulary (the checkpoint's on ``--resume``).
         init: the ``--init-from`` checkpoint (:func:`model.checkpoint.load`), or None.
         resume: the ``last.pt`` checkpoint a ``--resume`` continues, or None.
+        init_from: absolute path of the checkpoint the run started from, or None (kept
+            across ``--resume``).
     """
 
     out: str
@@ -83,25 +95,36 @@ class RunPlan:
     vocab: Vocab
     init: dict | None = None
     resume: dict | None = None
+    init_from: str | None = None
+
+    def stored_sources(self) -> dict:
+        """``data``, ``val`` (specs as :func:`model.sources.stored_text` writes them: local
+        paths absolute) and ``init_from``: what config.json and checkpoints record."""
+        return {"data": [sources.stored_text(s) for s in self.train_sources],
+                "val": [sources.stored_text(s) for s in self.val_sources],
+                "init_from": self.init_from}
 
     def run_files(self) -> dict[str, dict]:
         """The JSON files a run directory documents itself with: name -> JSON object."""
         return {"config.json": {"model": to_json(self.model_config),
-                                "train": to_json(self.train_config),
-                                "data": [s.text for s in self.train_sources],
-                                "val": [s.text for s in self.val_sources]},
+                                "train": to_json(self.train_config), **self.stored_sources()},
                 "vocab.json": self.vocab.to_json()}
 
 
 def plan_run(opts: TrainOptions) -> RunPlan:
     """Resolve configs, sources and vocabulary of a new, ``--init-from`` or resumed run.
 
+    Nothing is written: ``--out`` is only checked to be a directory this process can create
+    or write.
+
     Raises:
-        UserError: ``out`` already holds a checkpoint without ``--resume``, no ``--data``,
-            a config or source problem, an ``--init-from`` that changes the architecture,
-            a ``--resume`` with nothing to resume or with keys outside :data:`RESUMABLE`,
-            or data a resumed vocabulary cannot encode.
+        UserError: ``out`` cannot be written or already holds a checkpoint without
+            ``--resume``, no ``--data``, a config or source problem, an ``--init-from`` whose
+            architecture ``--preset`` or overrides would change, a ``--resume`` with nothing
+            to resume or with changed values outside :data:`RESUMABLE`, or data a resumed
+            vocabulary cannot encode.
     """
+    check_writable_dir(opts.out, "--out")
     last = os.path.join(opts.out, "last.pt")
     if opts.resume:
         return _plan_resume(opts, last)
@@ -110,47 +133,95 @@ def plan_run(opts: TrainOptions) -> RunPlan:
                         "or choose another --out")
     if not opts.data:
         raise UserError("--data: give at least one data source")
-    mcfg, tcfg = resolve(opts.preset, opts.config_file, opts.overrides)
+    init = ckpt.load(opts.init_from) if opts.init_from else None
+    if init is not None:
+        mcfg, tcfg = _init_configs(init, opts)
+    else:
+        mcfg, tcfg = split_items(*preset(opts.preset or "tiny"), _asked(opts))
+        mcfg, tcfg = mcfg.validate(), _checked(tcfg)
     specs, val = sources.resolve(opts.data), sources.resolve(opts.val, for_val=True)
     chars = sources.collect_chars(specs + val) | set(tcfg.extra_chars)
-    init = None
-    if opts.init_from:
-        init = ckpt.load(opts.init_from)
-        mcfg = _init_model_config(init, opts)
+    if init is not None:
         vocab = Vocab.from_json(init["vocab"]).extended(chars, mcfg.tags)
     else:
         vocab = Vocab.build(chars, mcfg.tags)
-    return RunPlan(opts.out, mcfg, tcfg, specs, val, vocab, init=init)
+    return RunPlan(opts.out, mcfg, tcfg, specs, val, vocab, init=init,
+                   init_from=absolute(opts.init_from) if opts.init_from else None)
 
 
-def _init_model_config(init: dict, opts: TrainOptions) -> ModelConfig:
-    """--init-from keeps the checkpoint's architecture; other model keys may change."""
-    old, _ = ckpt.configs(init)
+def _asked(opts: TrainOptions) -> dict:
+    """The config items the command asks for: ``--config`` file, then ``KEY=VALUE``; an
+    ``augment`` config file as an absolute path."""
     items = dict(opts.overrides)
     if opts.config_file:
         items = {**load_config_file(opts.config_file), **items}
-    m, _ = split_items(old, resolve(opts.preset, None, {})[1], items)
+    if "augment" in items:
+        items["augment"] = augment_path(items["augment"])
+    return items
+
+
+def _checked(tcfg: TrainConfig) -> TrainConfig:
+    """``tcfg`` validated, its augmentation loaded once (a bad one fails before training)."""
+    tcfg = tcfg.validate()
+    if tcfg.augment not in ("", "none"):
+        load_augment(tcfg.augment)
+    return tcfg
+
+
+def _init_configs(init: dict, opts: TrainOptions) -> tuple[ModelConfig, TrainConfig]:
+    """--init-from keeps the checkpoint's architecture; other model keys may change, and the
+    training config starts from ``--preset`` (else the checkpoint's preset)."""
+    old, _ = ckpt.configs(init)
+    if opts.preset is not None:
+        asked = preset(opts.preset)[0]
+        differ = [k for k in sorted(ARCH) if getattr(asked, k) != getattr(old, k)]
+        if differ:
+            raise UserError(f"--init-from {opts.init_from} holds a {old.preset!r} model whose "
+                            f"architecture --preset {opts.preset} does not have (differs in "
+                            f"{', '.join(differ)}); drop --preset to keep the checkpoint's")
+    m, t = split_items(old, preset(opts.preset or old.preset)[1], _asked(opts))
     clash = sorted(k for k in ARCH if getattr(m, k) != getattr(old, k))
     if clash:
         raise UserError(f"--init-from {opts.init_from}: cannot change {', '.join(clash)} of its "
                         "architecture; drop those overrides")
-    return m.validate()
+    return m.validate(), _checked(t)
+
+
+def _changes(old, new) -> dict[str, tuple]:
+    """Fields whose value differs between two configs of one class: key -> (old, new)."""
+    return {f.name: (getattr(old, f.name), getattr(new, f.name)) for f in fields(old)
+            if getattr(old, f.name) != getattr(new, f.name)}
+
+
+def _check_same_start(opts: TrainOptions, ck: dict, mcfg: ModelConfig) -> None:
+    """A resumed command may repeat the run's ``--preset`` and ``--init-from``, not change
+    them."""
+    if opts.preset is not None and opts.preset != mcfg.preset:
+        raise UserError(f"--resume: the run in {opts.out} uses --preset {mcfg.preset}, not "
+                        f"{opts.preset}; drop --preset")
+    started = ck.get("init_from")
+    if opts.init_from and absolute(opts.init_from) != started:
+        was = f"--init-from {started}" if started else "scratch (no --init-from recorded)"
+        raise UserError(f"--resume: the run in {opts.out} started from {was}, not "
+                        f"--init-from {opts.init_from}; drop --init-from")
 
 
 def _plan_resume(opts: TrainOptions, last: str) -> RunPlan:
     if not os.path.isfile(last):
         raise UserError(f"--resume: {last} not found (nothing to resume)")
-    if opts.init_from:
-        raise UserError("--resume and --init-from exclude each other")
     ck = ckpt.load(last)
-    mcfg, tcfg = ckpt.configs(ck)
-    bad = sorted(set(opts.overrides) - RESUMABLE)
+    mcfg, old_t = ckpt.configs(ck)
+    _check_same_start(opts, ck, mcfg)
+    m, tcfg = split_items(mcfg, old_t, _asked(opts))
+    changed = {**_changes(mcfg, m), **_changes(old_t, tcfg)}
+    bad = [f"{k} ({a!r} -> {b!r})" for k, (a, b) in sorted(changed.items())
+           if k not in RESUMABLE]
     if bad:
-        raise UserError(f"--resume: cannot change {', '.join(bad)} of a running run; start a "
-                        f"new run with --init-from {last}")
-    _, tcfg = split_items(mcfg, tcfg, opts.overrides)
+        raise UserError(f"--resume: cannot change {', '.join(bad)} of a running run; repeat "
+                        f"its values or start a new run with --init-from {last}")
     specs = sources.resolve(opts.data or ck["data"])
     val = sources.resolve(opts.val or ck["val"], for_val=True)
     vocab = Vocab.from_json(ck["vocab"])
     ckpt.check_vocab_covers(vocab, sources.collect_chars(specs + val), last)
-    return RunPlan(opts.out, mcfg, tcfg.validate(), specs, val, vocab, resume=ck)
+    return RunPlan(opts.out, mcfg, _checked(tcfg), specs, val, vocab, resume=ck,
+                   init_from=ck.get("init_from"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .paths import check_writable_file
 from .runlog import read_metrics
 
 
@@ -13,17 +14,19 @@ def plot_run(run_dir: str, out: str | None = None) -> str:
     ``out`` defaults to ``RUN/curves.png``; error rates are drawn in percent.
 
     Raises:
-        UserError: ``run_dir`` has no ``metrics.jsonl``.
+        UserError: ``run_dir`` has no ``metrics.jsonl``, or ``out`` cannot be written
+            (checked before drawing).
     """
+    rows = read_metrics(run_dir)
+    check_writable_file(out or os.path.join(run_dir, "curves.png"), "--out" if out else "plot")
+    out = out or os.path.join(run_dir, "curves.png")
     import matplotlib  # inside: heavy, and only this command draws
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = read_metrics(run_dir)
     train = [r for r in rows if r.get("kind") == "train"]
-    val = [r for r in rows if r.get("kind") == "val"]
-    out = out or os.path.join(run_dir, "curves.png")
+    val = [r for r in rows if r.get("kind") == "val" and r.get("cer") is not None]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     if train:
         ax1.plot([r["step"] for r in train], [r["loss"] for r in train], lw=1)

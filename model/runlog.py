@@ -1,8 +1,11 @@
-"""What a run leaves behind besides checkpoints: metrics.jsonl, a progress bar, TensorBoard.
+"""What a run leaves behind besides checkpoints: metrics.jsonl, progress, TensorBoard.
 
 ``metrics.jsonl`` has one JSON object per line: ``kind`` is ``train`` (loss, lr,
 samples_per_s over the last interval, sample clock, mixture weights, skipped samples),
-``val`` (CER, WER, per-source CER, decode guard rates, examples) or ``checkpoint``. On
+``val`` (CER, WER, per-source CER, samples scored and not scored with reasons, decode guard
+rates, examples) or ``checkpoint``. On stderr: a tqdm bar on a terminal; in a log (stderr
+not a TTY) plain lines, one per ``log_every`` steps with loss and ETA, plus the periodic
+lines of :func:`synthtext.dataset.progress.progress_bar`. On
 ``--resume``, lines past the resumed step (written after the last checkpoint of a killed
 run) are dropped, so the curves have one value per step.
 """
@@ -14,9 +17,8 @@ import os
 import sys
 import time
 
-from tqdm import tqdm
-
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.progress import progress_bar
 
 
 class RunLog:
@@ -34,7 +36,8 @@ class RunLog:
         log_every: write a ``train`` record every this many steps (and at step 1).
         files: JSON files written into ``out`` at the start: file name -> JSON object (the
             run's configs and vocabulary, say).
-        progress: draw a tqdm bar when stderr is a terminal.
+        progress: show progress (:func:`~synthtext.dataset.progress.progress_bar`: a bar on
+            a terminal, plain lines in a log); without it, only the ``log_every`` lines.
     """
 
     def __init__(self, out: str, *, main: bool, description: str, start_step: int,
@@ -45,7 +48,7 @@ class RunLog:
         self.t_start = time.time()
         self._step0 = start_step
         self._losses, self._samples, self._t = [], 0, time.perf_counter()
-        self._bar, self._tb, self._file = None, None, None
+        self._bar, self._tb, self._file = progress_bar(0, "", "", enabled=False), None, None
         if not main:
             return
         os.makedirs(out, exist_ok=True)
@@ -55,9 +58,8 @@ class RunLog:
         for name, obj in (files or {}).items():
             with open(os.path.join(out, name), "w", encoding="utf-8") as f:
                 json.dump(obj, f, ensure_ascii=False, indent=2)
-        if progress and sys.stderr.isatty():  # logs get one line per log_every steps instead
-            self._bar = tqdm(total=max_steps, initial=start_step, unit="step",
-                             dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
+        self._bar = progress_bar(max_steps, "train", "step", initial=start_step,
+                                 enabled=progress)
         self._tb = _tensorboard(out)
         self.echo(description)
 
@@ -67,12 +69,8 @@ class RunLog:
 
     def echo(self, text: str) -> None:
         """Print a line to stderr (above the progress bar, if any); main process only."""
-        if not self.main:
-            return
-        if self._bar is not None:
+        if self.main:
             self._bar.write(text, file=sys.stderr)
-        else:
-            print(text, file=sys.stderr, flush=True)
 
     def event(self, record: dict) -> None:
         """Append one JSON record to ``metrics.jsonl`` and flush it."""
@@ -95,8 +93,7 @@ class RunLog:
         """
         self._losses.append(loss)
         self._samples += samples
-        if self._bar is not None:
-            self._bar.update(1)
+        self._bar.update(1)
         if step % self.log_every and step != 1:
             return
         dt = time.perf_counter() - self._t
@@ -105,7 +102,7 @@ class RunLog:
                "wall_s": round(self.wall(), 1), "mix": mix, "skipped": skipped}
         self._losses, self._samples, self._t = [], 0, time.perf_counter()
         self.event(rec)
-        if self._bar is not None:
+        if hasattr(self._bar, "set_postfix"):  # a tqdm bar on a terminal
             self._bar.set_postfix(loss=f"{rec['loss']:.3f}", sps=f"{rec['samples_per_s']:.0f}",
                                   refresh=False)
         elif self.main:
@@ -130,17 +127,16 @@ class RunLog:
             best: whether its CER is the lowest so far.
         """
         rec = {"kind": "val", "step": step, **{k: res[k] for k in (
-            "cer", "wer", "n", "cap_rate", "repeat_rate", "samples_per_s", "skipped")},
+            "cer", "wer", "n", "scored", "not_scored", "not_scored_why", "cap_rate",
+            "repeat_rate", "samples_per_s")},
             "per_source": {k: v["cer"] for k, v in res["per_source"].items()},
             "best": best, "examples": res["examples"]}
         self.event(rec)
-        per = ", ".join(f"{k} {v:.2%}" for k, v in rec["per_source"].items())
-        self.echo(f"[val step {step}] CER {res['cer']:.2%} WER {res['wer']:.2%} on {res['n']} "
-                  f"samples ({per}); cap {res['cap_rate']:.1%}, repeat "
-                  f"{res['repeat_rate']:.1%}{' *best*' if best else ''}")
+        self.echo(_val_line(step, res, best))
         for ex in res["examples"]:
             self.echo(f"    ref: {ex['ref']!r}\n    hyp: {ex['hyp']!r}")
-        self._scalars(step, {"val/cer": res["cer"], "val/wer": res["wer"]})
+        if res["cer"] is not None:
+            self._scalars(step, {"val/cer": res["cer"], "val/wer": res["wer"]})
         self._t = time.perf_counter()  # the next samples/s interval excludes validation
 
     def _scalars(self, step: int, values: dict) -> None:
@@ -149,13 +145,24 @@ class RunLog:
                 self._tb.add_scalar(k, v, step)
 
     def close(self) -> None:
-        """Close the progress bar, the TensorBoard writer and ``metrics.jsonl``."""
-        if self._bar is not None:
-            self._bar.close()
+        """Close the progress display, the TensorBoard writer and ``metrics.jsonl``."""
+        self._bar.close()
         if self._tb is not None:
             self._tb.close()
         if self._file is not None:
             self._file.close()
+
+
+def _val_line(step: int, res: dict, best: bool) -> str:
+    """One line on a validation: CER/WER, samples scored (and why any were not), guards."""
+    per = ", ".join(f"{k} {v['cer']:.2%}" for k, v in res["per_source"].items())
+    rates = "no sample scored" if res["cer"] is None else \
+        f"CER {res['cer']:.2%} WER {res['wer']:.2%} on {res['scored']} samples ({per})"
+    why = "; ".join(f"{src}: {n} {reason}" for src, reasons in res["not_scored_why"].items()
+                    for reason, n in reasons.items())
+    missed = f"; {res['not_scored']} not scored ({why})" if res["not_scored"] else ""
+    return (f"[val step {step}] {rates}{missed}; cap {res['cap_rate']:.1%}, repeat "
+            f"{res['repeat_rate']:.1%}{' *best*' if best else ''}")
 
 
 def _tensorboard(out: str):

@@ -11,6 +11,8 @@ TARGET is one of
   ``render:line.json`` (a JSON object of RenderConfig fields; ``render:`` alone = line-image
   defaults) or ``stitch:pages.json`` (StitchConfig fields; ``lines`` required). Either JSON
   may hold ``"stream": {"split": .., "start": ..}`` to pick the split and first index.
+  Paths inside the JSON (corpora, fonts, lines, split files, an augment config) start from
+  the JSON file's folder and are checked when the spec is resolved (:mod:`model.paths`).
 
 The weight follows the *last* ``@`` and must be a number or ``START:END`` (the weight moves
 from START to END over ``mix_samples`` samples); anything else after an ``@`` stays part of
@@ -24,6 +26,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +41,8 @@ from synthtext.dataset.urls import DATASET_PREFIX, read_dataset_info, shard_dir,
 from synthtext.render.config import RenderConfig
 from synthtext.render.stream import RenderStream
 
+from .paths import FileFields, absolute
+
 _WEIGHT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(?::(\d+(?:\.\d*)?|\.\d+))?$")
 _NAME = re.compile(r"^([A-Za-z_][\w.-]*)=(.+)$")
 
@@ -49,15 +54,18 @@ class StreamKind:
 
     open: Callable
     charset: Callable | None = None
+    check: Callable | None = None  # check(arg) raises UserError for a bad argument
 
 
 STREAM_KINDS: dict[str, StreamKind] = {}
 
 
-def register_stream(kind: str, open_fn: Callable, charset: Callable | None = None) -> None:
+def register_stream(kind: str, open_fn: Callable, charset: Callable | None = None,
+                    check: Callable | None = None) -> None:
     """Add an on-the-fly source kind; ``stitch:`` is one line, e.g.
-    ``register_stream("stitch", lambda arg, **kw: StitchStream(load(arg), **kw))``."""
-    STREAM_KINDS[kind] = StreamKind(open_fn, charset)
+    ``register_stream("stitch", lambda arg, **kw: StitchStream(load(arg), **kw))``;
+    ``check(arg)``, when given, runs as the spec is resolved (before training starts)."""
+    STREAM_KINDS[kind] = StreamKind(open_fn, charset, check)
 
 
 @dataclass
@@ -75,7 +83,11 @@ class SourceSpec:
 
 
 def parse_spec(text: str) -> SourceSpec:
-    """Split a spec into name, kind, target and weights (no file system access)."""
+    """Split a spec into name, kind, target and weights (no file system access).
+
+    Raises:
+        UserError: a weight that is no number, no target, or an unknown ``KIND:``.
+    """
     body, w0, w1 = text, 1.0, 1.0
     if "@" in text:
         head, _, tail = text.rpartition("@")
@@ -137,6 +149,8 @@ def resolve(specs, for_val: bool = False) -> list[SourceSpec]:
         if s.kind == "shards":
             s.urls = tuple(shard_urls(s.target, split="validation" if for_val else "train",
                                       label=f"{opt} {text}"))
+        elif STREAM_KINDS[s.kind].check is not None:
+            STREAM_KINDS[s.kind].check(s.target)
         base, i = s.name, 2
         while s.name in names:
             s.name, i = f"{base}#{i}", i + 1
@@ -145,6 +159,22 @@ def resolve(specs, for_val: bool = False) -> list[SourceSpec]:
     if out and sum(s.w0 for s in out) <= 0 and sum(s.w1 for s in out) <= 0:
         raise UserError(f"{opt}: the weights of the data sources sum to 0")
     return out
+
+
+def stored_text(spec: SourceSpec) -> str:
+    """The spec as a run directory stores it (``config.json``, checkpoints): a local target
+    made absolute (:mod:`model.paths`), URLs, ``hf://`` and ``dataset:NAME`` as given, the
+    name and weights kept; :func:`resolve` of it gives the same source from any folder."""
+    target = absolute(spec.target)
+    body = target if spec.kind == "shards" else f"{spec.kind}:{target}"
+    name = f"{spec.name}=" if _NAME.match(f"{spec.name}=x") and "#" not in spec.name else ""
+    weights = _number(spec.w0) + ("" if spec.w1 == spec.w0 else ":" + _number(spec.w1))
+    return f"{name}{body}@{weights}"
+
+
+def _number(w: float) -> str:
+    """A weight without an exponent (``1e-05`` -> ``0.00001``), as the spec syntax wants."""
+    return format(Decimal(repr(float(w))), "f")
 
 
 # -- characters for the vocabulary ---------------------------------------------------------
@@ -179,12 +209,14 @@ def collect_chars(specs: list[SourceSpec]) -> set[str]:
 
 # -- on-the-fly streams: render and stitch ---------------------------------------------------
 def _read_json(kind: str, arg: str) -> dict:
-    """The JSON object of a ``KIND:CONFIG.json`` spec, minus its ``"stream"`` options."""
+    """The JSON object of a ``KIND:CONFIG.json`` spec, minus its ``"stream"`` options, with
+    its paths resolved from the file's folder and checked (:class:`model.paths.FileFields`)."""
     if not arg:
         return {}
     d = read_json_object(arg, f"{kind}:{arg}")
     d.pop("stream", None)
-    return d
+    fields = FileFields(f"{kind}:{arg}", arg)
+    return fields.render(d) if kind == "render" else fields.stitch(d)
 
 
 def _dataclass_kw(cls, d: dict, kind: str, arg: str, pairs=()) -> dict:
@@ -203,34 +235,48 @@ def _dataclass_kw(cls, d: dict, kind: str, arg: str, pairs=()) -> dict:
 
 
 def render_config(arg: str):
-    """RenderConfig from a JSON file (``render:`` alone = defaults for line images).
+    """RenderConfig from a JSON file (``render:`` alone = defaults for line images); its
+    paths start from the file's folder.
 
     Raises:
-        UserError: the file is missing or not a JSON object, or holds unknown or bad fields.
+        UserError: the file is missing or not a JSON object, holds unknown or bad fields, or
+            names a corpus, fonts or augment file that does not exist (one line naming the
+            file and the field).
     """
     d = _read_json("render", arg)
     d.setdefault("layout", "line")
     if "rotation" in d:
-        d["rotation"] = {int(a): b for a, b in d["rotation"].items()}
+        try:
+            d["rotation"] = {int(a): b for a, b in d["rotation"].items()}
+        except (AttributeError, ValueError):
+            raise UserError(f"render:{arg}: rotation must map degrees to weights, e.g. "
+                            "{\"0\": 0.9, \"90\": 0.1}") from None
     kw = _dataclass_kw(RenderConfig, d, "render", arg, pairs=("corpora", "split"))
-    try:
-        return RenderConfig(**kw).validate()
-    except TypeError as e:
-        raise UserError(f"render:{arg}: {e}") from None
+    return _build(RenderConfig, kw, f"render:{arg}")
 
 
 def stitch_config(arg: str):
-    """StitchConfig from a JSON file of its fields (``lines`` is required).
+    """StitchConfig from a JSON file of its fields (``lines`` is required); its paths start
+    from the file's folder.
 
     Raises:
-        UserError: the file is missing or not a JSON object, lacks ``lines``, or holds
-            unknown or bad fields.
+        UserError: the file is missing or not a JSON object, lacks ``lines``, holds unknown
+            or bad fields, or names lines, split files or an augment file that do not exist.
     """
     d = _read_json("stitch", arg)
     if "lines" not in d:
         raise UserError(f"stitch:{arg}: the config needs \"lines\" (the handwritten line crops)")
     kw = _dataclass_kw(StitchConfig, d, "stitch", arg, pairs=("split", "holdout", "split_files"))
-    return StitchConfig(**kw).validate()
+    return _build(StitchConfig, kw, f"stitch:{arg}")
+
+
+def _build(cls, kw: dict, label: str):
+    """``cls(**kw).validate()``; a value of the wrong type is a one-line error naming
+    ``label`` (the spec), not a traceback."""
+    try:
+        return cls(**kw).validate()
+    except (TypeError, ValueError, IndexError) as e:
+        raise UserError(f"{label}: a field has a value of the wrong type ({e})") from None
 
 
 def _stream_options(arg: str) -> dict:
@@ -317,5 +363,5 @@ def stitch_charset(arg: str) -> set[str]:
     return chars
 
 
-register_stream("render", open_render, render_charset)
-register_stream("stitch", open_stitch, stitch_charset)
+register_stream("render", open_render, render_charset, check=render_config)
+register_stream("stitch", open_stitch, stitch_charset, check=stitch_config)

@@ -155,7 +155,7 @@ def checkpoint_payload(state: TrainState, plan: RunPlan, world: int, rng: list[d
         "scaler": state.scaler.state_dict(), "step": state.step,
         "mix": state.mix.state_dict(state.clock), "rng": rng,
         "best_cer": state.best_cer, "elapsed": state.elapsed, "world_size": world,
-        "data": [s.text for s in plan.train_sources], "val": [s.text for s in plan.val_sources]})
+        **plan.stored_sources()})
     return payload
 
 

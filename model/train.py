@@ -179,7 +179,7 @@ def _validate(plan: RunPlan, state: TrainState, d: Dist, log: RunLog) -> dict:
                    batch_size=tcfg.val_batch_size, limit=tcfg.val_samples,
                    bucket_px=tcfg.bucket_px, beam=tcfg.beam, device=d.device,
                    examples=tcfg.val_examples, autocast=autocast)
-    best = state.best_cer is None or res["cer"] < state.best_cer
+    best = res["cer"] is not None and (state.best_cer is None or res["cer"] < state.best_cer)
     if best:
         state.best_cer = res["cer"]
         ckpt.save(os.path.join(plan.out, "best.pt"),

@@ -61,7 +61,10 @@ def font_manifests(out: Path) -> tuple[str, str]:
 
 
 def render_config(corpus: str, fonts: str, seed: int) -> dict:
-    return {**LINE, "corpora": [[corpus, 1.0]], "fonts": fonts, "split": SPLIT, "seed": seed}
+    """A render config whose paths are absolute (configs resolve relative paths from their
+    own folder, and these are written under --out)."""
+    return {**LINE, "corpora": [[str(Path(corpus).resolve()), 1.0]],
+            "fonts": str(Path(fonts).resolve()), "split": SPLIT, "seed": seed}
 
 
 def write_config(out: Path, name: str, cfg: dict) -> str:

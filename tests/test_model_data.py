@@ -14,6 +14,7 @@ import pytest
 from model_helpers import one_torch_thread  # noqa: F401 - autouse fixture
 
 from model import data as mdata
+from model import skips
 from model import sources
 from model.config import ModelConfig, TrainConfig
 from model.evaluate import eval_batches
@@ -59,6 +60,20 @@ def test_spec_syntax():
         sources.parse_spec("shards/x@0.5:")
     with pytest.raises(UserError, match="unknown stream kind"):
         sources.parse_spec("rendr:x.json")
+
+
+def test_a_stored_spec_reads_the_same_source_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for text, stored in [
+            ("chem=shards/chem@0.9:0.00001", f"chem={tmp_path}/shards/chem@0.9:0.00001"),
+            ("render:cfg/a.json", f"render:{tmp_path}/cfg/a.json@1.0"),
+            ("w=http://u@h/x-{0..3}.tar", "w=http://u@h/x-{0..3}.tar@1.0"),
+            ("dataset:chem/train-*.tar@2", "chem=dataset:chem/train-*.tar@2.0")]:
+        spec = sources.parse_spec(text)
+        assert sources.stored_text(spec) == stored
+        again = sources.parse_spec(stored)
+        assert (again.name, again.kind, again.w0, again.w1) == \
+            (spec.name, spec.kind, spec.w0, spec.w1)
 
 
 def test_missing_shards_and_empty_globs_name_the_spec(tmp_path, shard_dirs):
@@ -145,13 +160,14 @@ def test_corrupt_samples_and_shards_are_skipped_and_counted(shard_dirs, tmp_path
     _corrupt_copy(shard_dirs[0], bad)
     specs = sources.resolve([f"bad={bad}"], for_val=True)
     vocab = _vocab(sources.resolve([shard_dirs[0]]))
-    mdata.drain_skips()
-    skips = Counter()
+    skipped = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         got = sum(len(b["texts"]) for b in eval_batches(
-            specs, vocab, CFG, batch_size=8, limit=None, bucket_px=64, skips=skips))
-    assert skips["bad"] >= 4, skips  # bad image, no label, no image, truncated shard
+            specs, vocab, CFG, batch_size=8, limit=None, bucket_px=64, skipped=skipped))
+    why = skipped["bad"]  # bad image, no label, no image, truncated shard: each with its reason
+    assert sum(why.values()) >= 4 and why["image bytes do not decode"] >= 1, why
+    assert any("unexpected end of data" in reason for reason in why), why
     assert 20 < got < 37
     msgs = [str(w.message) for w in caught]
     assert any("skipped sample train-000000003 of bad: image bytes do not decode" in m
@@ -164,10 +180,30 @@ def test_corrupt_samples_and_shards_are_skipped_and_counted(shard_dirs, tmp_path
     assert batches.skips["bad"] >= 2
 
 
+def test_loader_worker_warnings_reach_the_trainer_once(shard_dirs, tmp_path):
+    """Each DataLoader worker is a process of its own; its warnings travel with its batches
+    and the trainer prints each once."""
+    bad = str(tmp_path / "bad")
+    _corrupt_copy(shard_dirs[0], bad)
+    vocab = _vocab(sources.resolve([shard_dirs[0]]))
+    tcfg = TrainConfig(**{**TCFG.__dict__, "num_workers": 2, "shuffle_buffer": 1})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        batches = mdata.TrainBatches(sources.resolve([f"bad={bad}"]), vocab, CFG, tcfg, seed=4)
+        try:
+            for _ in range(12):
+                next(batches)
+        finally:
+            batches.close()
+    msgs = [str(w.message) for w in caught if "of bad:" in str(w.message)]
+    assert any("image bytes do not decode" in m for m in msgs), msgs
+    assert len(msgs) == len(set(msgs)), msgs
+
+
 def test_a_user_error_in_a_loader_worker_arrives_as_its_one_line(tmp_path):
     """A source that only fails stops training inside a DataLoader worker; the trainer gets
     the worker's UserError with its own message, not torch's copy with a traceback in it."""
-    bad, n = tmp_path / "bad", mdata.MAX_CONSECUTIVE_FAILURES
+    bad, n = tmp_path / "bad", skips.MAX_CONSECUTIVE_FAILURES
     bad.mkdir()
     with tarfile.open(bad / "train-000000.tar", "w") as tar:
         for i in range(n):
@@ -275,12 +311,12 @@ def test_a_stream_survives_a_sample_it_cannot_make():
     sources.register_stream("flaky", flaky)
     try:
         spec = sources.parse_spec("flaky:x")
-        mdata.drain_skips()
+        skips.drain_skips()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             got = list(mdata.stream_source(spec, None, "train", 0, n=8))
         assert got == [0, 1, 2, 4, 5, 6, 7]
-        assert mdata.drain_skips() == {"flaky:x": 1}
+        assert skips.drain_skips() == {"flaky:x": 1}
         assert "skipped sample index 3 of flaky:x" in str(caught[0].message)
     finally:
         sources.STREAM_KINDS.pop("flaky")

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 
 import cv2
@@ -19,6 +20,8 @@ from model_helpers import one_torch_thread  # noqa: F401 - autouse fixture
 
 from cli.fphtr import main
 from model import checkpoint as ckpt
+from model import skips
+from model.runlog import RunLog
 from synthtext.dataset.sample import Sample
 from synthtext.dataset.shards import iter_samples
 from synthtext.render.config import RenderConfig
@@ -157,6 +160,87 @@ def test_init_from_extends_the_vocabulary_and_other_vocab_is_refused(trained, tm
     r = cli("train", "--data", new, "--out", str(tmp_path / "x"), "--init-from", base,
             "d_model=64")
     one_line_error(r, "cannot change d_model")
+    for preset in ("tiny", "base"):  # the checkpoint is a shrunk tiny: neither fits it
+        r = cli("train", "--data", new, "--out", str(tmp_path / "x"), "--init-from", base,
+                "--preset", preset)
+        one_line_error(r, f"--init-from {base} holds a 'tiny' model", f"--preset {preset}",
+                       "d_model")
+
+
+def test_resume_takes_the_same_command_again_from_any_folder(shards, tmp_path, monkeypatch):
+    """The command that started a run, repeated with --resume, continues it (only changed
+    values are refused, by name); the run directory keeps absolute sources, so a bare
+    --resume works from another folder."""
+    monkeypatch.chdir(os.path.dirname(shards))
+    data = os.path.basename(shards)  # a relative path
+    run = ["train", "--data", data, "--val", data, "--out", "run", "--preset", "tiny",
+           "--no-progress", "val_every=2", *FAST]
+    assert cli(*run, "--max-steps", "2").exit_code == 0
+    r = cli(*run, "--max-steps", "3", "--resume")
+    assert r.exit_code == 0, r.output
+    one_line_error(cli(*run, "--resume", "lr=0.01", "threads=2"),
+                   "cannot change lr (0.003 -> 0.01), threads (1 -> 2)")
+    one_line_error(cli(*run, "--resume", "--preset", "base"), "--preset tiny, not base")
+    one_line_error(cli(*run, "--resume", "--init-from", "run/last.pt"),
+                   "started from scratch", "drop --init-from")
+    config = json.loads(open("run/config.json").read())
+    assert config["data"] == [f"{data}={shards}@1.0"] and config["val"] == config["data"]
+    monkeypatch.chdir(tmp_path)
+    out = os.path.join(os.path.dirname(shards), "run")
+    r = cli("train", "--out", out, "--resume", "--max-steps", "4", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert ckpt.load(os.path.join(out, "last.pt"))["step"] == 4
+
+
+def _pages(out, corrupt_first=False):
+    """Page shards whose labels are far longer than max_len=128 tokens; optionally with the
+    first image broken."""
+    cfg = RenderConfig(layout="page", length=(30, 40), width=(300, 360), height=(300, 360),
+                       font_size=(14, 16), seed=5, split=(("validation", 1.0),))
+    render_shards(cfg, out, n=5, shard_size=5, progress=False)
+    if corrupt_first:
+        tar = os.path.join(out, "validation-000000.tar")
+        with tarfile.open(tar) as tin:
+            members = [(m, tin.extractfile(m).read()) for m in tin]
+        with tarfile.open(tar, "w") as tout:
+            for m, data in members:
+                data = b"not an image" if m.name == "validation-000000000.jpg" else data
+                m.size = len(data)
+                tout.addfile(m, io.BytesIO(data))
+    return str(out)
+
+
+def test_eval_and_validation_score_every_sample(trained, shards, tmp_path):
+    pages = _pages(tmp_path / "pages", corrupt_first=True)
+    labels = [s["txt"].decode("utf-8") for s in iter_samples(pages)][1:]
+    assert min(len(t) for t in labels) > 128  # longer than the model's max_len
+    r = cli("eval", "--checkpoint", os.path.join(trained, "last.pt"), "--data", pages)
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["scored"] == rep["n"] == 4 and rep["chars"] == sum(map(len, labels))
+    assert rep["cer"] > 0.5  # the truncated predictions count their errors
+    assert rep["not_scored"] == 1
+    assert rep["not_scored_why"] == {"pages": {"image bytes do not decode": 1}}
+    out = str(tmp_path / "run")
+    r = cli("train", "--data", shards, "--val", pages, "--out", out, "--max-steps", "1",
+            "--no-progress", *FAST)
+    assert r.exit_code == 0, r.output
+    val = [m for m in metrics(out) if m["kind"] == "val"][0]
+    assert (val["scored"], val["not_scored"]) == (4, 1)
+    assert "4 samples" in r.output and "1 not scored (pages: 1 image bytes do not decode)" \
+        in r.output
+
+
+def test_progress_in_a_log_is_plain_lines(tmp_path, capsys):
+    """stderr is no terminal here: no carriage returns, a plain progress line at the end."""
+    log = RunLog(str(tmp_path / "r"), main=True, description="a run", start_step=0,
+                 max_steps=3, log_every=1, progress=True)
+    for step in (1, 2, 3):
+        log.step(step, 1.0, 8, samples_seen=8 * step, lr=1e-3, mix={}, skipped={})
+    log.close()
+    err = capsys.readouterr().err
+    assert "\r" not in err and "train: 3/3 steps (100%)" in err
+    assert "step 3/3 loss 1.0000" in err
 
 
 def test_eval_predict_and_plot(trained, shards, tmp_path):
@@ -193,10 +277,6 @@ def test_bad_inputs_give_one_line_errors(shards, tmp_path):
 
 
 def test_a_source_that_only_fails_stops_with_one_line(shards, tmp_path, monkeypatch):
-    import tarfile
-
-    from model import data as mdata
-
     bad = tmp_path / "bad"
     bad.mkdir()
     with tarfile.open(os.path.join(shards, "train-000000.tar")) as tin, \
@@ -206,7 +286,7 @@ def test_a_source_that_only_fails_stops_with_one_line(shards, tmp_path, monkeypa
             data = b"not an image" if m.name.endswith(".jpg") else data
             m.size = len(data)
             tout.addfile(m, io.BytesIO(data))
-    monkeypatch.setattr(mdata, "MAX_CONSECUTIVE_FAILURES", 5)
+    monkeypatch.setattr(skips, "MAX_CONSECUTIVE_FAILURES", 5)
     r = cli("train", "--data", str(bad), "--out", str(tmp_path / "r"), "--no-progress", *FAST)
     assert r.exit_code == 2 and "Traceback" not in r.output, r.output
     errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
