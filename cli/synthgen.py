@@ -17,6 +17,7 @@ from .common import (
 )
 from .fonts_cmd import fonts
 from .hub_cmd import card, datasets, publish
+from .import_cmd import import_cmd
 from .options import render_config
 from .stitch_cmd import stitch
 
@@ -110,7 +111,7 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
 
 
 # commands that live in their own modules (one module per room)
-for _command in (stitch, fonts, card, publish, datasets):
+for _command in (stitch, fonts, card, publish, datasets, import_cmd):
     main.add_command(_command)
 
 if __name__ == "__main__":
