@@ -30,9 +30,11 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
 @click.command(cls=Command)
 @click.option("--lines", "lines", required=True, metavar="DIR|LIST",
               help="IAM root (or its lines.txt), a TSV/CSV/JSONL line list, a folder of "
-                   "name.png + name.txt, or WebDataset line shards.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "iam", "tsv", "jsonl", "dir", "wds"]),
-              default="auto", show_default=True)
+                   "name.png + name.txt, WebDataset line shards, or a folder of PAGE-XML or "
+                   "ALTO pages with their images (lines cut by their polygons).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "iam", "tsv", "jsonl", "dir", "wds", "pagexml",
+                                 "alto"]))
 @click.option("--encoding", default="utf-8", show_default=True,
               help="Transcription encoding (undecodable text falls back to cp1252, counted).")
 @normalize_option

@@ -15,7 +15,7 @@ from synthtext.dataset.errors import ConfigError
 from synthtext.dataset.text import check_normalize
 from synthtext.dataset.urls import DATASET_PREFIX, is_remote
 
-FORMATS = ("auto", "iam", "tsv", "jsonl", "dir", "wds")
+FORMATS = ("auto", "iam", "tsv", "jsonl", "dir", "wds", "pagexml", "alto")
 MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact indents
 
 

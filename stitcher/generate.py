@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import zlib
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from synthtext.dataset.info import config_digest
 from synthtext.dataset.runner import RunResult, run
 from synthtext.dataset.sample import Line, Sample
 from synthtext.dataset.seeds import sample_rng, split_counts
+from synthtext.documents.page_sample import decode_gray as decode_page  # stored orientation
 
 from .compose import (
     HEADING_SCALE,
@@ -40,10 +41,10 @@ from .compose import (
 )
 from .config import StitchConfig
 from .index import LineIndex, build_index
-from .normalise import LineInk, at_scale, decode_gray, prepare
+from .normalise import LineInk, at_scale, cut_polygon, decode_gray, prepare
 from .passages import pick_crops
 from .printed import PrintedLines
-from .record import read_crop_bytes
+from .record import PAGE_PREFIX, parse_page_ref, read_crop_bytes
 
 REJECT_CAUSES = ("blank_crop", "print_line", "unreadable_crop")  # every sample has all keys
 MAX_ATTEMPTS = 50
@@ -129,6 +130,7 @@ class Stitcher:
         self.cfg, self.index = cfg, index
         self._cache: OrderedDict[int, LineInk | str] = OrderedDict()
         self._cache_bytes, self._cached = cache_bytes, 0
+        self._views: dict = {}  # derived lookups, built on first use
         # crops are analysed once, at a typical page's body height (pages rescale that)
         self.ref_body = (cfg.body_height[0] + cfg.body_height[1]) / 2
         self.augment = load_augment(cfg.augment) if cfg.augment != "none" else None
@@ -147,15 +149,45 @@ class Stitcher:
         if hit is not None:
             self._cache.move_to_end(i)
             return _unpack(hit)
+        ref = self.index.records[i].ref
+        if ref.startswith(PAGE_PREFIX):
+            return self._prepare_page(i)
         try:
-            gray = decode_gray(read_crop_bytes(self.index.records[i].ref))
+            gray = decode_gray(read_crop_bytes(ref))
         except OSError:
             gray = None
         out = "unreadable_crop" if gray is None else prepare(gray, self.ref_body)
+        self._remember(i, out)
+        return out
+
+    def _remember(self, i: int, out: LineInk | str) -> None:
         packed = self._cache[i] = _pack(out)
         self._cached += _nbytes(packed)
         while self._cached > self._cache_bytes and self._cache:
             self._cached -= _nbytes(self._cache.popitem(last=False)[1])
+
+    def _prepare_page(self, i: int) -> LineInk | str:
+        """Crop ``i`` of a PAGE-XML/ALTO page: the page image is decoded once and every
+        line of it cut by its polygon, analysed and cached (the cold path's cost is one
+        decode per page, not per line)."""
+        pages = self._views.get("pages")
+        if pages is None:
+            pages = self._views["pages"] = defaultdict(list)
+            for j, r in enumerate(self.index.records):
+                if r.ref.startswith(PAGE_PREFIX):
+                    pages[parse_page_ref(r.ref)[0]].append(j)
+        path, _ = parse_page_ref(self.index.records[i].ref)
+        try:
+            page = decode_page(read_crop_bytes(self.index.records[i].ref))
+        except OSError:
+            page = None
+        out = "unreadable_crop"
+        for j in pages[path]:
+            crop = None if page is None else cut_polygon(
+                page, parse_page_ref(self.index.records[j].ref)[1])
+            got = "unreadable_crop" if crop is None else prepare(crop, self.ref_body)
+            self._remember(j, got)
+            out = got if j == i else out
         return out
 
     def sample(self, split: str, index: int) -> Sample:

@@ -14,8 +14,12 @@ from synthtext.dataset.text import apply_text_policy
 
 # Causes an input line can be skipped for (or, for ``text_not_utf8``, only noted).
 SKIP_CAUSES = ("missing_image", "unreadable_image", "truncated_image", "empty_text",
-               "err_line", "bad_row", "duplicate_id", "unassigned_split", "split_conflict")
-NOTE_CAUSES = ("text_not_utf8",)  # kept (decoded by fallback), but counted
+               "err_line", "bad_row", "duplicate_id", "unassigned_split", "split_conflict",
+               # PAGE-XML/ALTO pages (whole files, then single lines)
+               "unreadable_xml", "not_page_xml_or_alto", "image_size_mismatch",
+               "empty_page", "line_without_coordinates", "bad_polygon")
+# kept but counted: text decoded by fallback; a line polygon clipped to its page image
+NOTE_CAUSES = ("text_not_utf8", "clipped_polygon")
 MAX_EXAMPLES = 20
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"II*\x00": "tif",

@@ -70,6 +70,41 @@ def decode_gray(data: bytes) -> np.ndarray | None:
     return img
 
 
+PAPER_PERCENTILE = 95  # of a line polygon's pixels: its paper tone (lines are mostly paper)
+
+
+def cut_polygon(gray: np.ndarray, polygon: np.ndarray) -> np.ndarray | None:
+    """The line ``polygon`` cut from a page: its bounding box (clipped to the page) with
+    every pixel outside the polygon set to the line's paper tone, so strokes of the
+    neighbouring lines are gone before :func:`prepare` sees the crop.
+
+    Args:
+        gray: the page, uint8 ``(H, W)``.
+        polygon: float (N, 2) of (x, y) page px, N >= 3.
+
+    Returns:
+        A uint8 ``(h, w)`` copy, or None when the clipped box is under 2 px either way or
+        the polygon covers no pixel. The paper tone is the polygon's
+        :data:`PAPER_PERCENTILE` th percentile grey level (a local level follows the
+        page's lighting better than one level per page; a fill darker than the paper
+        next to it would read as ink).
+    """
+    h, w = gray.shape
+    x0, y0 = np.maximum(np.floor(polygon.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(polygon.max(axis=0)).astype(int) + 1, [w, h])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    crop = gray[y0:y1, x0:x1].copy()
+    mask = np.zeros(crop.shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon - (x0, y0)).astype(np.int32)], 255)
+    outside = mask == 0
+    counts = np.cumsum(cv2.calcHist([crop], [0], mask, [256], [0, 256]).ravel())
+    if counts[-1] == 0:
+        return None
+    crop[outside] = np.searchsorted(counts, counts[-1] * PAPER_PERCENTILE / 100)
+    return crop
+
+
 def prepare(gray: np.ndarray, ref_body: float) -> LineInk | str:
     """A crop's ink at body height ``ref_body`` px, or a reject cause (``blank_crop``).
 

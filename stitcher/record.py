@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+import numpy as np
+
 TAR_PREFIX = "tar://"  # ref of a crop stored inside a tar: tar://<path>#<offset>:<size>
+# ref of a line cut from a page image by its polygon: page://<path>#x,y x,y ... (px)
+PAGE_PREFIX = "page://"
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
 
@@ -28,14 +32,31 @@ def tar_ref(path: str, offset: int, size: int) -> str:
     return f"{TAR_PREFIX}{path}#{offset}:{size}"
 
 
+def page_ref(image: str, polygon: np.ndarray) -> str:
+    """The ref of a line cut from the page image ``image`` (absolute path) by ``polygon``,
+    float (N, 2) of (x, y) image px (kept to 0.1 px)."""
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in polygon)
+    return f"{PAGE_PREFIX}{image}#{points}"
+
+
+def parse_page_ref(ref: str) -> tuple[str, np.ndarray]:
+    """(page image path, float64 (N, 2) polygon in px) of a :func:`page_ref`."""
+    path, _, points = ref[len(PAGE_PREFIX):].rpartition("#")
+    poly = np.array([[float(v) for v in p.split(",")] for p in points.split()], np.float64)
+    return path, poly
+
+
 def read_crop_bytes(ref: str) -> bytes:
-    """The encoded image of a crop (OSError when it vanished since indexing)."""
+    """The encoded image of a crop (OSError when it vanished since indexing); for a
+    :func:`page_ref`, the whole page image."""
     if ref.startswith(TAR_PREFIX):
         path, _, span = ref[len(TAR_PREFIX):].rpartition("#")
         offset, size = (int(x) for x in span.split(":"))
         with open(path, "rb") as f:
             f.seek(offset)
             return f.read(size)
+    if ref.startswith(PAGE_PREFIX):
+        ref = parse_page_ref(ref)[0]
     with open(ref, "rb") as f:
         return f.read()
 

@@ -1,5 +1,6 @@
 """Readers for line-crop inputs: IAM, TSV/CSV/JSONL line lists, name.png+name.txt folders,
-and WebDataset line shards. Each returns :class:`CropRecord` s and counts what it skipped.
+WebDataset line shards, and folders of PAGE-XML or ALTO pages with their images. Each
+returns :class:`CropRecord` s and counts what it skipped.
 
 Line-list columns (header row optional for TSV/CSV; JSONL keys): ``image`` (or path, file),
 ``text`` (or transcription, label), optional ``writer``, ``document`` (or doc, form, page),
@@ -17,13 +18,17 @@ import os
 import tarfile
 from pathlib import Path
 
+from PIL import Image
+
 from synthtext.dataset.errors import UserError
 from synthtext.dataset.sample import decode_metadata
 from synthtext.dataset.urls import DATASET_PREFIX, is_remote, shard_urls
+from synthtext.documents import DocumentError, read_document
+from synthtext.documents.importer import sniff_format
 
 from .iam import read_iam
 from .inputs import Skips, check_image_file, clean_text, decode_text, image_problem
-from .record import CropRecord, infer_document, tar_ref
+from .record import CropRecord, infer_document, page_ref, tar_ref
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _ALIASES = {"image": ("image", "path", "file", "image_path", "filename", "img"),
@@ -36,11 +41,13 @@ _SPLIT_ALIASES = {"val": "validation", "valid": "validation", "dev": "validation
 
 
 def detect_format(path: str) -> str:
-    """The input format of ``--lines PATH``: ``iam``, ``tsv``, ``jsonl``, ``dir`` or ``wds``.
+    """The input format of ``--lines PATH``: ``iam``, ``tsv``, ``jsonl``, ``dir``, ``wds``,
+    ``pagexml`` or ``alto``.
 
-    A folder with IAM's ``lines.txt`` is ``iam``, one holding ``*.tar`` is ``wds``, another
-    is ``dir``; files go by suffix; globs, brace patterns, URLs and ``dataset:NAME`` are
-    ``wds``.
+    A folder with IAM's ``lines.txt`` is ``iam``, one holding ``*.tar`` is ``wds``, one
+    holding ``*.xml`` (at any depth) is ``pagexml`` or ``alto`` by the root element of its
+    first XML file in path order, another is ``dir``; files go by suffix; globs, brace
+    patterns, URLs and ``dataset:NAME`` are ``wds``.
 
     Raises:
         UserError: the path does not exist or its format cannot be told.
@@ -53,7 +60,10 @@ def detect_format(path: str) -> str:
     if p.is_dir():
         if (p / "lines.txt").is_file() or (p / "ascii" / "lines.txt").is_file():
             return "iam"
-        return "wds" if any(p.glob("*.tar")) else "dir"
+        if any(p.glob("*.tar")):
+            return "wds"
+        first = min(p.rglob("*.xml"), key=lambda f: f.relative_to(p).as_posix(), default=None)
+        return (first and sniff_format(first)) or "dir"
     suffix = p.suffix.lower()
     if p.name == "lines.txt":
         return "iam"
@@ -64,7 +74,7 @@ def detect_format(path: str) -> str:
     if suffix == ".tar" or any(c in path for c in "*?[{"):
         return "wds"
     raise UserError(f"--lines {path}: cannot tell its format; pass --format "
-                    "iam|tsv|jsonl|dir|wds")
+                    "iam|tsv|jsonl|dir|wds|pagexml|alto")
 
 
 def read_source(path: str, fmt: str, encoding: str, skips: Skips,
@@ -83,7 +93,9 @@ def read_source(path: str, fmt: str, encoding: str, skips: Skips,
                "tsv": lambda: read_table(path, encoding, skips, normalize),
                "jsonl": lambda: read_jsonl(path, encoding, skips, normalize),
                "dir": lambda: read_dir(path, encoding, skips, normalize),
-               "wds": lambda: read_wds(path, encoding, skips, normalize)}
+               "wds": lambda: read_wds(path, encoding, skips, normalize),
+               "pagexml": lambda: read_pages(path, "pagexml", skips, normalize),
+               "alto": lambda: read_pages(path, "alto", skips, normalize)}
     return fmt, readers[fmt]()
 
 
@@ -282,3 +294,88 @@ def _wds_record(path, key, members, n, encoding, skips, normalize) -> CropRecord
                       writer=get("writer"), document=doc, order=order,
                       split=_SPLIT_ALIASES.get(split, split), size=size,
                       rel=f"{Path(path).name}/{key}.{ext}")
+
+
+def read_pages(path: str, fmt: str, skips: Skips, normalize: str = "NFC") -> list[CropRecord]:
+    """One record per labelled line of the PAGE-XML (``fmt`` ``"pagexml"``) or ALTO
+    (``"alto"``) pages in the folder ``path`` (``*.xml`` at any depth, in path order).
+
+    A line's ref is a :func:`~stitcher.record.page_ref` (its page image and polygon, in
+    image px after :meth:`~synthtext.documents.Document.scale_to`); the crop is cut when
+    the stitcher first needs a line of that page (every line of the page at once). Its
+    document and writer are the XML file's stem, its order the reading order. Files and
+    lines that cannot be used are counted in ``skips`` (unreadable_xml,
+    not_page_xml_or_alto, missing/unreadable/truncated_image, image_size_mismatch,
+    empty_page, line_without_coordinates, bad_polygon, empty_text; clipped_polygon is
+    only noted).
+
+    Raises:
+        UserError: ``path`` is not a folder.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise UserError(f"--lines {path}: --format {fmt} needs a folder of XML files and "
+                        "their page images")
+    records = []
+    for xml in sorted(root.rglob("*.xml"), key=lambda f: f.relative_to(root).as_posix()):
+        records += _page_records(xml, root, fmt, skips, normalize)
+    return records
+
+
+def _page_records(xml: Path, root: Path, fmt: str, skips: Skips, normalize: str
+                  ) -> list[CropRecord]:
+    """The records of one XML page (module rules of :func:`read_pages`)."""
+    rel = xml.relative_to(root).as_posix()
+    if sniff_format(xml) != fmt:
+        skips.add("not_page_xml_or_alto", rel)
+        return []
+    try:
+        doc = read_document(xml, fmt, normalize=normalize)
+        image = doc.find_image()
+    except DocumentError as e:
+        missing = "not next to it" in str(e)
+        skips.add("missing_image" if missing else "unreadable_xml",
+                  str(e).replace(str(xml), rel))
+        return []
+    problem, size = check_image_file(str(image))
+    if problem:
+        skips.add(problem, rel)
+        return []
+    try:
+        with Image.open(image) as im:
+            doc = doc.scale_to(im.size)
+    except DocumentError as e:
+        skips.add("image_size_mismatch", str(e).replace(str(xml), rel))
+        return []
+    except OSError:
+        skips.add("unreadable_image", rel)
+        return []
+    for cause, count in doc.skipped.items():
+        for _ in range(count):
+            skips.add("line_without_coordinates" if "coordinates" in cause else "bad_polygon",
+                      rel)
+    return _line_records(doc, rel, str(image.absolute()), size, skips)
+
+
+def _line_records(doc, rel: str, image: str, size: int, skips: Skips) -> list[CropRecord]:
+    """The labelled lines of ``doc`` (a Document on its image) as records."""
+    document, records = Path(rel).stem, []
+    w, h = doc.size
+    for n, line in enumerate(doc.lines):
+        name = f"{document}/{line.id}"
+        if not line.text:
+            skips.add("empty_text", name)
+            continue
+        (x0, y0), (x1, y1) = line.polygon.min(axis=0), line.polygon.max(axis=0)
+        if min(x1, w) - max(x0, 0) < 2 or min(y1, h) - max(y0, 0) < 2:
+            skips.add("bad_polygon", name)
+            continue
+        if line.clipped:
+            skips.add("clipped_polygon", name)
+        ref = page_ref(image, line.polygon)
+        records.append(CropRecord(id=name, ref=ref, text=line.text, writer=document,
+                                  document=document, order=n, split=None, size=size,
+                                  rel=f"{rel}#{ref.rpartition('#')[2]}"))
+    if not records:
+        skips.add("empty_page", rel)
+    return records
