@@ -15,6 +15,7 @@ from .common import (
     run_options,
     write_shards,
 )
+from .export_cmd import export_cmd
 from .fonts_cmd import fonts
 from .hub_cmd import card, datasets, publish
 from .import_cmd import import_cmd
@@ -111,7 +112,7 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
 
 
 # commands that live in their own modules (one module per room)
-for _command in (stitch, fonts, card, publish, datasets, import_cmd):
+for _command in (stitch, fonts, card, publish, datasets, import_cmd, export_cmd):
     main.add_command(_command)
 
 if __name__ == "__main__":
