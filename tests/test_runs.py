@@ -8,10 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.sample import check_sample, decode_metadata
+from synthtext.dataset.runner import MIN_QUALITY, check_run_options
+from synthtext.dataset.sample import Sample, check_sample, decode_metadata
 from synthtext.dataset.seeds import split_counts
 from synthtext.dataset.shards import iter_samples
 from synthtext.render.config import RenderConfig
@@ -133,3 +136,25 @@ def test_huggingface_datasets_loads_the_directory(tmp_path):
     row = ds[0]
     assert row["txt"].strip() and row["jpg"].size[1] >= 40
     assert json.loads(row["json"])["font"]["id"]
+
+
+def test_lossy_quality_below_the_floor_is_refused_before_anything_is_written(tmp_path):
+    check_run_options(quality=MIN_QUALITY)
+    with pytest.raises(UserError, match="--quality 30"):
+        render_shards(LINE, tmp_path / "q", 2, quality=30, progress=False)
+    assert not (tmp_path / "q").exists()
+
+
+def test_no_ink_outside_line_quads_at_the_lowest_quality(tmp_path):
+    cfg = RenderConfig(width=(300, 420), height=(300, 420), font_size=(14, 22), length=(5, 40),
+                       seed=3)
+    render_shards(cfg, tmp_path / "q", 12, quality=MIN_QUALITY, progress=False)
+    for d in iter_samples(str(tmp_path / "q")):
+        s = Sample.from_wds(d)
+        inside = np.zeros(s.image.shape[:2], np.uint8)
+        for line in s.lines:
+            if line.quad is not None:
+                cv2.fillPoly(inside, [np.round(np.array(line.quad)).astype(np.int32)], 1)
+        inside = cv2.dilate(inside, np.ones((3, 3), np.uint8))  # fillPoly's half-pixel rounding
+        paper = np.median(s.image)
+        assert not np.any((s.image < paper - 40) & (inside == 0)), s.key
