@@ -153,8 +153,25 @@ class Group(_OneLine, click.Group):
 
 # option value types: every count, seed and quality is checked by click before a command runs
 COUNT = click.IntRange(min=1)
+MAX_SAMPLES = 10**9  # -n of a shard-writing command: a billion samples is beyond any run here
+NUM = click.IntRange(1, MAX_SAMPLES)
 SEED = click.IntRange(min=0)
-QUALITY = click.IntRange(1, 100)
+QUALITY = click.IntRange(75, 100)  # see synthtext.dataset.runner.MIN_QUALITY
+
+
+class OutPath(click.Path):
+    """A ``click.Path`` for what a command writes, refusing an empty or blank name (which
+    would write into the current folder)."""
+
+    def convert(self, value, param, ctx):
+        """The path, after click's checks.
+
+        Raises:
+            click.BadParameter: ``value`` is empty or only blanks.
+        """
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty name is not a path; name the output", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def parse_range(opt: str, value: str | None, cast=int):
@@ -181,8 +198,8 @@ def parse_weights(opt: str, value: str | None, key=str) -> dict | None:
     """``"left=0.5,center=0.2"`` -> {"left": 0.5, "center": 0.2}; a bare name weighs 1.0.
 
     Raises:
-        click.BadParameter: naming ``opt`` when a weight is not a finite number or ``key``
-            rejects a name.
+        click.BadParameter: naming ``opt`` when a weight is not a finite number, ``key``
+            rejects a name, or a name is given twice (also when only its case differs).
     """
     if value is None:
         return None
@@ -190,11 +207,16 @@ def parse_weights(opt: str, value: str | None, key=str) -> dict | None:
     for item in value.split(","):
         name, sep, weight = item.partition("=")
         try:
-            out[key(name.strip())] = w = float(weight) if sep else 1.0
+            k, w = key(name.strip()), float(weight) if sep else 1.0
         except ValueError:
-            w = math.nan
+            k, w = None, math.nan
         if not math.isfinite(w):
             raise click.BadParameter(f"{item!r} is not NAME=WEIGHT", param_hint=opt)
+        if str(k).casefold() in {str(o).casefold() for o in out}:
+            raise click.BadParameter(f"{name.strip()!r} is given twice (names may not differ "
+                                     "only in case: they collide on case-insensitive file "
+                                     "systems)", param_hint=opt)
+        out[k] = w
     return out
 
 
@@ -255,7 +277,14 @@ def run_options(f):
 
 def run_kwargs(opts: dict) -> dict:
     """The :func:`run_options` values as keyword arguments of
-    :func:`synthtext.dataset.runner.run`."""
+    :func:`synthtext.dataset.runner.run`.
+
+    Raises:
+        click.BadParameter: ``--scheduler`` without ``--backend dask`` (it would be ignored).
+    """
+    if opts.get("scheduler") and opts["backend"] != "dask":
+        raise click.BadParameter("only --backend dask uses a scheduler; add --backend dask "
+                                 "or leave --scheduler out", param_hint="--scheduler")
     keys = ("shard_size", "image_format", "quality", "workers", "backend", "scheduler",
             "overwrite", "progress")
     return {k: opts[k] for k in keys}

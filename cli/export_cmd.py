@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import click
 
-from .common import Command
+from .common import Command, OutPath
 
 
 @click.command("export", cls=Command)
 @click.argument("shards")
 @click.option("--format", "fmt", type=click.Choice(["pagexml", "alto"]), required=True,
               help="PAGE-XML 2019-07-15 or ALTO v4.")
-@click.option("--out", required=True, type=click.Path(file_okay=False),
+@click.option("--out", required=True, type=OutPath(file_okay=False),
               help="Folder for <key>.<image ext> + <key>.xml.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def export_cmd(shards, fmt, out, progress):

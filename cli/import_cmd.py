@@ -10,6 +10,7 @@ import click
 from .common import (
     COUNT,
     Command,
+    OutPath,
     finish_run,
     normalize_option,
     parse_weights,
@@ -24,7 +25,7 @@ _RULES = {"files": "--split-file", "hash": "document hash (--holdout)", "none": 
 @click.argument("source", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["auto", "pagexml", "alto"]), default="auto",
               show_default=True, help="XML format (auto: by each file's root element).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
+@click.option("--out", required=True, type=OutPath(file_okay=False), help="Shard directory.")
 @click.option("-n", "--num", "n", type=COUNT,
               help="Import at most N pages (the first in sorted path order).")
 @click.option("--max-side", type=COUNT, help="Scale pages down so the longer side is <= PX.")

@@ -8,9 +8,10 @@ from __future__ import annotations
 import click
 
 from .common import (
-    COUNT,
+    NUM,
     SEED,
     Command,
+    OutPath,
     augment_option,
     given_options,
     normalize_option,
@@ -46,14 +47,14 @@ _SCALARS = ("same_document", "height_jitter", "indent", "jitter", "heading", "pr
               help="Ids (line, form/document or writer) of a split, one per line; repeatable.")
 @click.option("--holdout", help="Without split files or a split column: writers hashed into "
                                 "held-out splits, e.g. validation=0.05,test=0.05 (rest: train).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
-@click.option("-n", "--num", "n", type=COUNT, default=1000, show_default=True,
-              help="Number of pages (over all splits).")
+@click.option("--out", required=True, type=OutPath(file_okay=False), help="Shard directory.")
+@click.option("-n", "--num", "n", type=NUM, default=1000, show_default=True,
+              help="Number of pages (over all splits), at most 10^9.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--page-lines", help="LOW:HIGH handwritten lines per page (default 3:10).")
 @click.option("--same-document", type=float,
               help="P(consecutive lines of one document/writer) where the input knows them.")
-@click.option("--body-height", help="LOW:HIGH normalised x-height in px (default 16:28).")
+@click.option("--body-height", help="LOW:HIGH normalised x-height in px, 10-256 (default 16:28).")
 @click.option("--height-jitter", type=float, help="Per-line relative body height variation.")
 @click.option("--line-spacing", help="LOW:HIGH baseline pitch / body height (default 2.4:3.4).")
 @click.option("--min-gap", help="LOW:HIGH body heights between adjacent lines' ink.")

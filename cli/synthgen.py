@@ -6,8 +6,10 @@ import click
 
 from .common import (
     COUNT,
+    NUM,
     SEED,
     Group,
+    OutPath,
     augment_option,
     finish_run,
     normalize_option,
@@ -23,6 +25,9 @@ from .options import render_config
 from .stitch_cmd import stitch
 
 MIN_CELL = 8  # px: the narrowest cell augment.preview.contact_sheet draws
+MAX_CELL = 4096  # px: the widest cell preview draws (the sheet's width is capped too)
+MAX_CELLS = 1000  # preview -n: more cells than this are no longer looked at
+SHEET_SUFFIXES = (".png",)  # preview always writes PNG bytes
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,9 +46,9 @@ def main():
 @click.option("--fonts", default="embedded", show_default=True,
               help="embedded, all, print, handwriting (fetched manifest fonts), a font "
                    "directory, or a font manifest (.json).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Shard directory.")
-@click.option("-n", "--num", "n", type=COUNT, default=1000, show_default=True,
-              help="Number of samples (over all splits).")
+@click.option("--out", required=True, type=OutPath(file_okay=False), help="Shard directory.")
+@click.option("-n", "--num", "n", type=NUM, default=1000, show_default=True,
+              help="Number of samples (over all splits), at most 10^9.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--layout", type=click.Choice(["page", "line"]), default="page", show_default=True)
 @click.option("--length-unit", type=click.Choice(["chars", "words", "lines"]), default="words",
@@ -78,7 +83,7 @@ def render(**opts):
 
 @main.command("augment")
 @click.argument("in_dir", type=click.Path(file_okay=False))
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutPath(file_okay=False))
 @click.option("--preset", default="medium", show_default=True,
               help="none, light, medium, heavy, or a JSON/YAML config file.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
@@ -93,12 +98,14 @@ def augment_cmd(in_dir, out_dir, preset, seed, **opts):
 
 @main.command()
 @click.argument("source")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
-@click.option("-n", "n", type=COUNT, default=24, show_default=True, help="Number of cells.")
+@click.option("--out", required=True, type=OutPath(dir_okay=False),
+              help="PNG to write (name ending in .png).")
+@click.option("-n", "n", type=click.IntRange(1, MAX_CELLS), default=24, show_default=True,
+              help=f"Number of cells (at most {MAX_CELLS}).")
 @click.option("--augment", help="Show one sample under N draws of this preset or config.")
 @click.option("--columns", type=COUNT, default=6, show_default=True)
-@click.option("--cell-width", type=click.IntRange(min=MIN_CELL), default=320, show_default=True,
-              help=f"Cell width in px (at least {MIN_CELL}).")
+@click.option("--cell-width", type=click.IntRange(MIN_CELL, MAX_CELL), default=320,
+              show_default=True, help=f"Cell width in px ({MIN_CELL}-{MAX_CELL}).")
 @click.option("--boxes", is_flag=True, help="Draw the line quads.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 def preview(source, out, n, augment, columns, cell_width, boxes, seed):
@@ -106,6 +113,9 @@ def preview(source, out, n, augment, columns, cell_width, boxes, seed):
     # preview imports numpy and OpenCV: kept off the startup path
     from synthtext.preview import preview_sheet, write_png
 
+    if not out.lower().endswith(SHEET_SUFFIXES):
+        raise click.BadParameter(f"{out!r}: preview writes a PNG; name it NAME.png",
+                                 param_hint="--out")
     sheet = preview_sheet(source, n, augment, columns, cell_width, seed, boxes)
     write_png(out, sheet)
     click.echo(f"{out}: {sheet.shape[1]}x{sheet.shape[0]} contact sheet")

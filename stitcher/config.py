@@ -7,16 +7,21 @@ resolution. The config plus the line index's checksum decide the output bytes.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import os
+import tarfile
 from dataclasses import dataclass
 
 from synthtext.dataset.errors import ConfigError
+from synthtext.dataset.names import check_split_name
 from synthtext.dataset.text import check_normalize
 from synthtext.dataset.urls import DATASET_PREFIX, is_remote
 
 FORMATS = ("auto", "iam", "tsv", "jsonl", "dir", "wds", "pagexml", "alto")
 MIN_BODY = 10  # px: below this a space (0.5 body) is too few pixels for exact indents
+MAX_BODY = 256  # px: a larger x-height makes pages of tens of thousands of px per side
+MAX_PAGE = 16384  # px: largest --max-width/--max-height (JPEG/WebP stop at 65500 px)
 
 
 @dataclass(frozen=True)
@@ -76,13 +81,26 @@ class StitchConfig:
         """Return the config itself when every value can work.
 
         Raises:
-            ConfigError: naming the option (``--jitter`` ...) and what it must be.
+            ConfigError: naming the option (``--jitter`` ...) and what it must be, e.g. a
+                ``--body-height`` over ``MAX_BODY`` px or a bad split name.
         """
         if self.format not in FORMATS:
             raise ConfigError(f"--format {self.format!r} is not one of {', '.join(FORMATS)}")
         check_normalize(self.normalize)
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ConfigError(f"--encoding {self.encoding!r} is not a known encoding; pass "
+                              "e.g. utf-8 or latin-1") from None
+        if self.format == "wds" and os.path.isfile(self.lines) and \
+                not tarfile.is_tarfile(self.lines):
+            raise ConfigError(f"--lines {self.lines}: not a tar of line shards (--format wds); "
+                              "pass the shards or another --format")
         _range("--page-lines", self.page_lines, 1)
         _range("--body-height", self.body_height, MIN_BODY)
+        if self.body_height[1] > MAX_BODY:
+            raise ConfigError(f"--body-height {self.body_height[1]} px: the x-height may be at "
+                              f"most {MAX_BODY} px")
         _range("--indent-spaces", self.indent_spaces, 1)
         for opt, pair in (("--line-spacing", self.line_spacing), ("--margin", self.margin),
                           ("--ink", self.ink), ("--paper", self.paper)):
@@ -100,8 +118,8 @@ class StitchConfig:
             raise ConfigError("--height-jitter must be in [0, 0.2]")
         if self.ink[1] >= self.paper[0]:
             raise ConfigError("--ink must be darker than --paper")
-        if self.max_width < 64 or self.max_height < 64:
-            raise ConfigError("--max-width and --max-height must be at least 64 px")
+        if not (64 <= self.max_width <= MAX_PAGE and 64 <= self.max_height <= MAX_PAGE):
+            raise ConfigError(f"--max-width and --max-height must be 64-{MAX_PAGE} px")
         if not self.split or any(w < 0 for _, w in self.split) or \
                 sum(w for _, w in self.split) <= 0:
             raise ConfigError("--split needs names with non-negative weights and a positive sum")
@@ -109,9 +127,10 @@ class StitchConfig:
                 or any(n == "train" for n, _ in self.holdout):
             raise ConfigError("--holdout needs splits other than train with shares in (0, 1) "
                               "summing below 1, e.g. validation=0.05,test=0.05")
-        bad = [s for s, _ in self.split + self.holdout if "." in s or "/" in s or not s]
-        if bad:
-            raise ConfigError(f"--split name {bad[0]!r} may not be empty or contain '.' or '/'")
+        for opt, pairs in (("--split", self.split), ("--holdout", self.holdout),
+                           ("--split-file", self.split_files)):
+            for name, _ in pairs:
+                check_split_name(name, opt)
         return self
 
 

@@ -15,6 +15,8 @@ from synthtext.dataset.errors import UserError
 from synthtext.dataset.sample import Sample
 from synthtext.dataset.shards import iter_samples
 
+MAX_SHEET_WIDTH = 16384  # px: --columns x --cell-width beyond this is refused (memory, viewers)
+
 
 def load_samples(source: str, n: int) -> list[Sample]:
     """The first ``n`` samples (fewer if it holds fewer) of a data spec: a shard directory,
@@ -67,13 +69,17 @@ def preview_sheet(source: str, n: int = 24, augment: str | None = None, columns:
         The sheet, uint8, H x W (all grayscale) or H x W x 3 (RGB).
 
     Raises:
-        UserError: ``n`` or ``columns`` below 1, ``cell_width`` below 8, as
+        UserError: ``n`` or ``columns`` below 1, ``cell_width`` below 8, a sheet wider
+            than ``MAX_SHEET_WIDTH`` px (``min(columns, n) * cell_width``), as
             :func:`load_samples`, or a bad augmentation spec.
     """
     for opt, value, least in (("-n", n, 1), ("--columns", columns, 1),
                               ("--cell-width", cell_width, 8)):
         if value < least:
             raise UserError(f"{opt} {value}: must be at least {least}")
+    if min(columns, n) * cell_width > MAX_SHEET_WIDTH:
+        raise UserError(f"--columns {columns} x --cell-width {cell_width} px is wider than "
+                        f"{MAX_SHEET_WIDTH} px; use fewer columns or narrower cells")
     if augment:
         pipeline = load_augment(augment)
         first = load_samples(source, 1)[0]

@@ -48,7 +48,7 @@ def test_augment_command_bad_inputs(tmp_path):
     render_shards(CFG, tmp_path / "in", 2, **OPTS)
     r = CliRunner().invoke(main, ["augment", str(tmp_path / "in"), str(tmp_path / "o"),
                                   "--preset", "extreme"])
-    assert r.exit_code == 2 and "--augment" in r.output
+    assert r.exit_code == 2 and "--preset" in r.output
     cfg = tmp_path / "aug.json"
     cfg.write_text(json.dumps({"sequence": [{"op": "rotate", "max_degree": 2}]}))
     r = CliRunner().invoke(main, ["augment", str(tmp_path / "in"), str(tmp_path / "o"),

@@ -29,7 +29,15 @@ PREVIEW = "preview {ds} --out {out}.png "
 PUBLISH = "publish {ds} --dry-run --repo-id org/name "
 CHECK = "fonts check --corpus {corpus} --fonts embedded "
 
+IMPORT = "import {tmp} --no-progress "
+EXPORT = "export {ds} --format pagexml "
+
 CASES = [
+    # import and export: empty or unwritable output, nothing to read, bad choices
+    (IMPORT + "--out ''", "--out"), (IMPORT + "--out {out}", "no *.xml files"),
+    (IMPORT + "--out {out} --format docx", "--format"), (IMPORT + "--out {file}/sub -n 0", "-n"),
+    (EXPORT + "--out ''", "--out"), (EXPORT + "--out {file}/sub", "sub"),
+    ("export {tmp}/nothing --format alto --out {out}", "nothing"),
     # render: counts, ranges, weights, choices, names, files, run options
     (RENDER + "-n 0", "-n"), (RENDER + "-n -1", "-n"),
     (RENDER + "--shard-size 0", "--shard-size"), (RENDER + "--shard-size -1", "--shard-size"),
@@ -88,6 +96,25 @@ CASES = [
     (CHECK + "--top -1", "--top"), ("fonts check --corpus {corpus} --fonts nope", "--fonts"),
     (CHECK + "--encoding nope", "nope"), (CHECK + "--corpus-format xml", "--corpus-format"),
     ("bogus", "bogus"),
+    # issue 13 review: sizes past what can be encoded or held, empty names, option names
+    (RENDER + "--width 100000:100000", "--width"), (RENDER + "--height 1:99999", "--height"),
+    (RENDER + "--line-height 20000", "--line-height"),
+    (RENDER + "--line-spacing 0:0", "--line-spacing"),
+    (RENDER + "--line-spacing 0.01:0.01", "--line-spacing"),
+    (RENDER + "-n 99999999999999999999", "-n"), (RENDER + "--scheduler x", "--scheduler"),
+    (RENDER + "--split train=0.5,train=0.5", "--split"),
+    (RENDER + "--split TRAIN=0.5,train=0.5", "--split"),
+    ("render --out '' -n 2 --no-progress", "--out"),
+    (STITCH + "--encoding nope", "--encoding"), (STITCH + "--format wds", "not a tar"),
+    (STITCH + "--body-height 10000:10000", "--body-height"),
+    (STITCH + "--max-width 100000", "--max-width"), (STITCH + "-n 10000000000", "-n"),
+    (STITCH + "--holdout v.1=0.1", "--holdout"), (STITCH + "--split a=1,A=1", "--split"),
+    (STITCH + "--split-file v.1={corpus}", "--split-file"),
+    ("stitch --lines {lines} --no-progress --out '' -n 1", "--out"),
+    (AUGMENT + "--preset heavyy", "--preset"), ("augment {ds} ''", "OUT_DIR"),
+    ("preview {ds} --out ''", "--out"), ("preview {ds} --out {out}.gif", "--out"),
+    (PREVIEW + "--cell-width 100000", "--cell-width"), (PREVIEW + "-n 5000", "-n"),
+    (PREVIEW + "--columns 64 --cell-width 4096", "--columns"),
 ]
 
 

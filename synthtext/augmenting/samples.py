@@ -19,15 +19,20 @@ from synthtext.dataset.errors import ConfigError
 from synthtext.dataset.sample import Line, Sample
 
 
-def load_augment(spec: str) -> augment.Pipeline:
+def load_augment(spec: str, option: str = "--augment") -> augment.Pipeline:
     """An augmentation pipeline from a preset name (``augment.PRESETS``) or a JSON/YAML config file.
+
+    Args:
+        spec: the preset name or config file path.
+        option: the option that gave ``spec``, named in the error (``--preset`` for
+            ``synthgen augment``).
 
     Raises:
         ConfigError: ``spec`` is neither a preset nor an existing file, or the file is not a
             valid augment config (one line naming the file, node, op and parameter).
     """
     if spec not in augment.PRESETS and not os.path.isfile(spec):
-        raise ConfigError(f"--augment {spec!r} is neither a preset ({', '.join(augment.PRESETS)})"
+        raise ConfigError(f"{option} {spec!r} is neither a preset ({', '.join(augment.PRESETS)})"
                           " nor an existing config file")
     try:
         return augment.preset(spec) if spec in augment.PRESETS else augment.load_config(spec)

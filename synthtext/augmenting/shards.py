@@ -54,7 +54,7 @@ class AugmentJob:
             check_split_name(split, f"{in_dir}: made with --split")
         layout = {s: [sh["samples"] for sh in v["shards"]] for s, v in m["splits"].items()}
         hashes = [sh["sha256"] for v in m["splits"].values() for sh in v["shards"]]
-        load_augment(spec)  # fail early on a bad preset or config file
+        load_augment(spec, "--preset")  # fail early on a bad preset or config file
         spec_id = spec if not Path(spec).is_file() else hashlib.sha256(
             Path(spec).read_bytes()).hexdigest()
         where = in_dir if is_remote(in_dir) else str(Path(in_dir).resolve())

@@ -17,6 +17,8 @@ LAYOUTS = ("page", "line")
 UNITS = ("chars", "words", "lines")
 MISSING = ("resample", "strip", "error")
 ALIGNS = ("left", "center", "right", "justify")
+MAX_SIDE = 16384  # px: largest --width/--height/--line-height (JPEG/WebP stop at 65500 px)
+MIN_LINE_SPACING = 0.5  # below half a line pitch, lines would overlap most of their height
 
 # Defaults that differ by layout: tight line images want short texts and no page rotation.
 # A field left at None takes its layout's default, so ``RenderConfig(layout="line")`` is
@@ -107,7 +109,9 @@ class RenderConfig:
     def validate(self) -> "RenderConfig":
         """Return self after checking every value; raise ConfigError naming the option
         (``--layout``, ``--margin`` ...) and the allowed values for any that cannot work,
-        including a smallest font that cannot fit the smallest canvas."""
+        including a side over ``MAX_SIDE`` px, a ``line_spacing`` below
+        ``MIN_LINE_SPACING``, a duplicate split name and a smallest font that cannot fit
+        the smallest canvas."""
         _choice("--layout", self.layout, LAYOUTS)
         _choice("--length-unit", self.length_unit, UNITS)
         _choice("--missing-glyphs", self.missing_glyphs, MISSING)
@@ -119,7 +123,12 @@ class RenderConfig:
             raise ConfigError(f"--max-skew {self.max_skew}: must be between 0 and 45 degrees")
         for name in ("length", "width", "height", "font_size", "line_height", "indent_spaces"):
             _range(name, getattr(self, name), minimum=1)
-        for name in ("margin", "line_spacing", "block_width", "ink", "paper"):
+        for name in ("width", "height", "line_height"):
+            if getattr(self, name)[1] > MAX_SIDE:
+                raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)[1]} px: "
+                                  f"images may be at most {MAX_SIDE} px on a side")
+        _range("line_spacing", self.line_spacing, minimum=MIN_LINE_SPACING)
+        for name in ("margin", "block_width", "ink", "paper"):
             _range(name, getattr(self, name), minimum=0)
         if self.margin[1] >= 0.4:
             raise ConfigError("--margin: the largest margin must be below 0.4 of the page")
@@ -129,6 +138,11 @@ class RenderConfig:
                      "skew"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be a probability in [0, 1]")
+        names = [name.casefold() for name, _ in self.split]
+        if len(set(names)) < len(names):
+            raise ConfigError(f"--split {dict(self.split)}: a split is named twice (names may "
+                              "not differ only in case: they collide on case-insensitive file "
+                              "systems)")
         _weights("--align", self.align, ALIGNS)
         _weights("--rotation", self.rotation, (0, 90, 180, 270))
         self._check_fit()
