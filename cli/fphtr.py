@@ -66,6 +66,8 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
     written; best.pt is kept only with --val.
     """
     items = parse_overrides(overrides)
+    if max_time is not None and not max_time.strip():
+        raise UserError("--max-time: give a duration above 0, e.g. 25m (omit it for no limit)")
     for key, value in (("max_steps", max_steps), ("max_time", max_time), ("augment", augment)):
         if value is not None:
             items[key] = value
@@ -76,7 +78,8 @@ def train(data, val, out, preset, max_steps, max_time, init_from, resume, config
     if int(os.environ.get("RANK", "0")) == 0:
         best = result.get("best_cer")
         click.echo(f"{out}: step {result['step']}"
-                   + (f", best validation CER {best:.2%}" if best is not None else ""))
+                   + (f", best validation CER {best:.2%}" if best is not None else "")
+                   + (f"; skipped {result['skipped']}" if result["skipped"] else ""))
 
 
 @main.command("eval")
@@ -130,10 +133,13 @@ def predict(checkpoint, images, beam, as_json, ema, threads):
         if not os.path.isfile(p):
             raise UserError(f"{p}: image not found")
         with open(p, "rb") as f:
-            try:
-                decode_image(f.read())
-            except ValueError:
-                raise UserError(f"{p}: not a decodable image") from None
+            data = f.read()
+        if not data:  # cv2.imdecode raises its own error on an empty buffer
+            raise UserError(f"{p}: empty file, not an image")
+        try:
+            decode_image(data)
+        except ValueError:
+            raise UserError(f"{p}: not a decodable image") from None
     _threads(threads)
     model, vocab, _ = ckpt.load_model(checkpoint, ema=ema)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -70,9 +71,16 @@ class ModelConfig:
         """Return ``self`` if consistent.
 
         Raises:
-            ConfigError: ``d_model`` not a multiple of 4 and of ``nhead``, stage lists of
-                different lengths, heights out of order, or a guard below its minimum.
+            ConfigError: a size or count below 1 (``max_len`` below 3, ``repeat_span``
+                below 2), ``dropout`` outside [0, 1), ``d_model`` not a multiple of 4 and
+                of ``nhead``, stage lists of different lengths or heights out of order.
         """
+        _at_least(self, 1, "stem_width", "stem_kernel", "d_model", "nhead", "num_layers",
+                  "dim_ff", "max_lines", "max_width", "min_char_area", "max_period")
+        _at_least(self, 3, "max_len")
+        _at_least(self, 2, "repeat_span")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout={self.dropout} must be in [0, 1)")
         if self.d_model % 4 or self.d_model % self.nhead:
             raise ConfigError(f"d_model={self.d_model} must be a multiple of 4 and of "
                               f"nhead={self.nhead} (2D position encoding: half y, half x)")
@@ -81,8 +89,6 @@ class ModelConfig:
         if not 1 <= self.min_height <= self.max_height:
             raise ConfigError(f"min_height={self.min_height} must be in 1..max_height="
                               f"{self.max_height}")
-        if self.max_len < 3 or self.repeat_span < 2 or self.min_char_area < 1:
-            raise ConfigError("max_len >= 3, repeat_span >= 2 and min_char_area >= 1 required")
         return self
 
 
@@ -126,22 +132,46 @@ class TrainConfig:
         """Return ``self`` if consistent.
 
         Raises:
-            ConfigError: an unknown ``amp`` or ``mix_curve``, a count below 1, ``ema_decay``
-                outside [0, 1), or a ``max_time`` that is no duration.
+            ConfigError: an unknown ``amp`` or ``mix_curve``, a count below 1 (below 0 for
+                ``warmup_steps``, ``num_workers``, ``val_examples``, ``seed``; ``threads`` 0
+                means torch's default), ``lr`` or ``clip_grad`` not finite and above 0,
+                ``ema_decay``/``label_smoothing`` outside [0, 1), ``min_lr_ratio`` outside
+                [0, 1], ``betas`` not two values in [0, 1), or a ``max_time`` that is no
+                duration above 0.
         """
         if self.amp not in ("auto", "bf16", "fp16", "off"):
             raise ConfigError(f"amp={self.amp!r} is not one of auto, bf16, fp16, off")
         if self.mix_curve not in ("linear", "cosine"):
             raise ConfigError(f"mix_curve={self.mix_curve!r} is not linear or cosine")
-        for name in ("batch_size", "max_steps", "log_every", "val_every", "ckpt_every",
-                     "val_batch_size", "beam", "bucket_px"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)} must be at least 1")
-        if not 0 <= self.ema_decay < 1:
-            raise ConfigError(f"ema_decay={self.ema_decay} must be in [0, 1)")
-        if self.max_time:
-            parse_duration(self.max_time)
+        _at_least(self, 1, "batch_size", "max_steps", "log_every", "val_every", "ckpt_every",
+                  "val_batch_size", "beam", "bucket_px", "shuffle_buffer", "rebatch_buffer",
+                  "mix_samples", "val_samples")
+        _at_least(self, 0, "warmup_steps", "num_workers", "val_examples", "seed")
+        if self.threads < 0:
+            raise ConfigError(f"threads={self.threads} must be at least 1 (0: torch's default)")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr={self.lr} must be a finite number above 0")
+        for name, low, high in (("ema_decay", 0, 1), ("label_smoothing", 0, 1),
+                                ("weight_decay", 0, math.inf)):
+            value = getattr(self, name)
+            if not low <= value < high:
+                raise ConfigError(f"{name}={value} must be in [{low}, {high:g})")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"min_lr_ratio={self.min_lr_ratio} must be in [0, 1]")
+        if not (math.isfinite(self.clip_grad) and self.clip_grad > 0):
+            raise ConfigError(f"clip_grad={self.clip_grad} must be a finite number above 0")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas={list(self.betas)} must be two numbers in [0, 1)")
+        if self.max_time and parse_duration(self.max_time) <= 0:
+            raise ConfigError(f"max_time={self.max_time!r} must be a duration above 0")
         return self
+
+
+def _at_least(cfg, low: int, *names: str) -> None:
+    """Raise ConfigError naming the first of ``names`` whose value in ``cfg`` is below ``low``."""
+    for name in names:
+        if getattr(cfg, name) < low:
+            raise ConfigError(f"{name}={getattr(cfg, name)} must be at least {low}")
 
 
 def preset(name: str) -> tuple[ModelConfig, TrainConfig]:

@@ -35,7 +35,13 @@ from synthtext.dataset.urls import register_webdataset
 
 from .preprocess import collate, preprocess
 from .schedule import MixSchedule
-from .skips import SkipHandler, count_skip, drain_skips, reset_failures
+from .skips import (
+    SkipHandler,
+    count_skip,
+    drain_skip_reasons,
+    reset_failures,
+    reset_warnings,
+)
 from .sources import STREAM_KINDS, SourceSpec
 
 register_webdataset()  # webdataset opens hf:// and http(s) shards through synthtext.dataset.urls
@@ -78,8 +84,7 @@ class ToItem:
         image, size = preprocess(sample.image, self.mcfg)
         ids = self.vocab.encode(sample.text)
         if self.train and len(ids) > self.mcfg.max_len:
-            raise ValueError(f"label of {len(ids)} tokens is longer than max_len="
-                             f"{self.mcfg.max_len}")
+            raise ValueError(f"label longer than max_len={self.mcfg.max_len} tokens")
         return {"image": image, "size": size, "tgt": torch.tensor(ids), "text": sample.text,
                 "source": self.source, "key": sample.key}
 
@@ -241,7 +246,8 @@ class WorkerUserError:
 class TrainStream(IterableDataset):
     """What each DataLoader worker runs: sources -> mix -> bucketed worker batches.
 
-    Yields ``{"items": [item, ...], "skips": {source: count}, "warnings": [message, ...]}``
+    Yields ``{"items": [item, ...], "skips": {(source, reason): count},
+    "warnings": [message, ...]}``
     (items as :class:`ToItem` makes them; in a worker, the warnings it raised since the last
     batch, which the trainer prints: :func:`_worker_warnings`), or one
     :class:`WorkerUserError` and then stops.
@@ -256,6 +262,7 @@ class TrainStream(IterableDataset):
 
     def __iter__(self):
         start = self.rank * 10 ** 12 + self.clock0 // self.world  # render indices: fresh, no overlap
+        reset_warnings()
         datasets = [source_dataset(s, self.vocab, self.mcfg, train=True, seed=self.seed,
                                    augment=self.tcfg.augment, start=start,
                                    shuffle=self.tcfg.shuffle_buffer) for s in self.specs]
@@ -264,7 +271,7 @@ class TrainStream(IterableDataset):
         with _worker_warnings() as caught:
             try:
                 for batch in bucket_batches(mix, self.tcfg.batch_size, self.tcfg.bucket_px):
-                    yield {"items": batch, "skips": drain_skips(),
+                    yield {"items": batch, "skips": drain_skip_reasons(),
                            "warnings": [str(w.message) for w in caught]}
                     caught.clear()
             except UserError as e:  # a user mistake: its one line, not a worker traceback
@@ -292,13 +299,17 @@ def _ignore_stop_signals(worker_id: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _unbatch(src, skips: Counter):
+def _unbatch(src, skips: Counter, warned: set):
+    """The items of worker batches; adds up their skips and warns each distinct warning once
+    (``warned`` holds those already shown)."""
     for batch in src:
         if isinstance(batch, WorkerUserError):
             raise batch.error()
         skips.update(batch["skips"])
         for message in batch["warnings"]:
-            warnings.warn(message, stacklevel=2)
+            if message not in warned:
+                warned.add(message)
+                warnings.warn(message, stacklevel=2)
         yield from batch["items"]
 
 
@@ -315,7 +326,8 @@ def _shuffled(src, size: int, seed: int):
 
 
 class TrainBatches:
-    """Endless collated training batches; ``skips`` counts skipped samples per source.
+    """Endless collated training batches; ``skip_reasons`` counts skipped samples per
+    (source, reason), ``skips`` per source.
 
     Each batch is :func:`model.preprocess.collate` output (``images`` (B, 1, H, W) float32,
     ``sizes`` (B, 2) int64, ``tgt`` (B, T) int64, ``texts``, ``sources``, ``keys``), at most
@@ -327,7 +339,7 @@ class TrainBatches:
     """
 
     def __init__(self, specs, vocab, mcfg, tcfg, *, clock0=0, rank=0, world_size=1, seed=0):
-        self.skips: Counter = Counter()
+        self.skip_reasons: Counter = Counter()
         self.schedule = mix_schedule(specs, tcfg)
         stream = TrainStream(specs, vocab, mcfg, tcfg, self.schedule, clock0=clock0, rank=rank,
                              world_size=world_size, seed=seed)
@@ -337,7 +349,8 @@ class TrainBatches:
                                  persistent_workers=tcfg.num_workers > 0,
                                  worker_init_fn=_ignore_stop_signals)
         self._it = iter(self.loader)
-        items = _shuffled(_unbatch(self._it, self.skips), tcfg.rebatch_buffer, seed + rank)
+        items = _shuffled(_unbatch(self._it, self.skip_reasons, set()), tcfg.rebatch_buffer,
+                          seed + rank)
         self._batches = bucket_batches(items, tcfg.batch_size, tcfg.bucket_px)
 
     def close(self) -> None:
@@ -352,8 +365,16 @@ class TrainBatches:
 
     def __next__(self) -> dict:
         batch = collate(next(self._batches))
-        self.skips.update(drain_skips())  # num_workers=0: counted in this process
+        self.skip_reasons.update(drain_skip_reasons())  # num_workers=0: counted here
         return batch
+
+    @property
+    def skips(self) -> dict[str, int]:
+        """Samples skipped so far per source."""
+        out: Counter = Counter()
+        for (source, _), n in self.skip_reasons.items():
+            out[source] += n
+        return dict(out)
 
 
 def mix_schedule(specs, tcfg) -> MixSchedule:

@@ -20,7 +20,7 @@ from .data import bucket_batches, source_dataset
 from .decode import decode_batch
 from .metrics import Metrics
 from .preprocess import collate, load_image, preprocess
-from .skips import drain_reasons
+from .skips import drain_reasons, reset_warnings
 
 STREAM_EVAL_DEFAULT = 1000  # an on-the-fly source has no end: evaluate this many by default
 
@@ -34,6 +34,7 @@ def eval_batches(specs, vocab, mcfg, *, batch_size: int, limit: int | None,
     (when given) receives the samples that could not be read: source -> reason -> count.
     """
     drain_reasons()
+    reset_warnings()
     for spec in specs:
         n = limit if limit is not None or spec.kind == "shards" else STREAM_EVAL_DEFAULT
         ds = source_dataset(spec, vocab, mcfg, train=False, seed=0, n=n)

@@ -13,7 +13,9 @@ a data loader or a process group exists:
   configs. The command that started the run, repeated with ``--resume``, is accepted:
   ``--preset``, ``--config``, ``KEY=VALUE`` and ``--init-from`` may repeat the run's values;
   a value that differs is an error naming it, unless the key changes neither the model nor
-  the optimisation path (:data:`RESUMABLE`).
+  the optimisation path (:data:`RESUMABLE`); ``--data``/``--val`` may repeat the run's
+  sources (compared after path resolution), not change them; a ``max_steps`` the run has
+  already reached is an error.
 
 The run directory stores its data specs and an ``--augment`` file with absolute local paths
 (:mod:`model.paths`), so ``--resume`` without ``--data`` works from any working directory.
@@ -219,9 +221,30 @@ def _plan_resume(opts: TrainOptions, last: str) -> RunPlan:
     if bad:
         raise UserError(f"--resume: cannot change {', '.join(bad)} of a running run; repeat "
                         f"its values or start a new run with --init-from {last}")
-    specs = sources.resolve(opts.data or ck["data"])
-    val = sources.resolve(opts.val or ck["val"], for_val=True)
+    specs = _same_sources(opts.data, ck["data"], "--data", last)
+    val = _same_sources(opts.val, ck["val"], "--val", last)
+    if tcfg.max_steps <= ck["step"]:
+        raise UserError(f"--resume: the run in {opts.out} is already at step {ck['step']}; "
+                        f"give a --max-steps above {ck['step']}")
     vocab = Vocab.from_json(ck["vocab"])
     ckpt.check_vocab_covers(vocab, sources.collect_chars(specs + val), last)
     return RunPlan(opts.out, mcfg, _checked(tcfg), specs, val, vocab, resume=ck,
                    init_from=ck.get("init_from"))
+
+
+def _same_sources(asked: list[str], stored: list[str], opt: str, last: str) -> list:
+    """The resolved sources of a resumed run: ``stored`` (the run's), after checking that
+    ``asked`` (the command's ``opt`` specs, may be empty) resolves to the same.
+
+    Raises:
+        UserError: ``asked`` differs from the run's sources after path resolution.
+    """
+    for_val = opt == "--val"
+    specs = sources.resolve(stored, for_val=for_val)
+    if asked:
+        given = [sources.stored_text(s) for s in sources.resolve(asked, for_val=for_val)]
+        if given != [sources.stored_text(s) for s in specs]:
+            raise UserError(f"--resume: cannot change {opt} of a running run (it uses "
+                            f"{' '.join(stored) or 'none'}); repeat them or drop {opt}, "
+                            f"or start a new run with --init-from {last}")
+    return specs

@@ -12,16 +12,16 @@ from collections import Counter
 from synthtext.dataset.errors import UserError
 
 MAX_CONSECUTIVE_FAILURES = 500  # a source that only fails is broken, not noisy
-_WARN_FIRST = 5  # warnings per source and process before going quiet (counts continue)
 
 _SKIPS: Counter = Counter()
 _REASONS: Counter = Counter()  # (source, reason) -> skipped samples or shards
 _FAILS: Counter = Counter()  # consecutive failures per source
+_WARNED: set = set()  # (source, reason) already warned about in this process
 
 
 def count_skip(source: str, exn: BaseException, key: str | None = None) -> None:
     """Count a skipped sample or shard of ``source`` with its reason (the error's first
-    line), and warn about the first few.
+    line), and warn about the first of each reason and source in this process.
 
     Raises:
         UserError: :data:`MAX_CONSECUTIVE_FAILURES` failures of ``source`` in a row (the
@@ -33,12 +33,11 @@ def count_skip(source: str, exn: BaseException, key: str | None = None) -> None:
     msg = (str(first).splitlines() or [type(exn).__name__])[0][:200]
     msg = msg.removeprefix(f"sample {key}: ")
     _REASONS[source, msg or type(exn).__name__] += 1
-    if _SKIPS[source] <= _WARN_FIRST:
+    if (source, msg) not in _WARNED:
+        _WARNED.add((source, msg))
         what = f"sample {key}" if key else "a sample or shard"
-        warnings.warn(f"skipped {what} of {source}: {msg} ({_SKIPS[source]} skipped so far "
-                      f"in this process; later ones are only counted)"
-                      if _SKIPS[source] == _WARN_FIRST else
-                      f"skipped {what} of {source}: {msg}", stacklevel=2)
+        warnings.warn(f"skipped {what} of {source}: {msg} (further skips for this reason "
+                      "are only counted)", stacklevel=2)
     if _FAILS[source] >= MAX_CONSECUTIVE_FAILURES:
         raise UserError(f"data source {source}: {MAX_CONSECUTIVE_FAILURES} samples or shards "
                         f"in a row failed; last error: {msg}")
@@ -52,6 +51,22 @@ def drain_skips() -> dict:
     return out
 
 
+def drain_skip_reasons() -> dict[tuple[str, str], int]:
+    """Skips per (source, reason) counted in this process since the last call, for the
+    trainer to add up; resets the counts (per source too)."""
+    out = dict(_REASONS)
+    _SKIPS.clear()
+    _REASONS.clear()
+    return out
+
+
+def reasons_line(reasons: dict[tuple[str, str], int]) -> str:
+    """``{("pages", "label too long"): 11}`` -> ``"pages: 11 label too long"`` (``; ``
+    between entries, most frequent first; empty for none)."""
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "; ".join(f"{source}: {n} {reason}" for (source, reason), n in ranked)
+
+
 def drain_reasons() -> dict[str, dict[str, int]]:
     """Skips per source and reason counted in this process since the last call (source ->
     reason -> count); resets the counts."""
@@ -61,6 +76,11 @@ def drain_reasons() -> dict[str, dict[str, int]]:
     _SKIPS.clear()
     _REASONS.clear()
     return out
+
+
+def reset_warnings() -> None:
+    """A new pipeline starts: warn again about the first skip of each source and reason."""
+    _WARNED.clear()
 
 
 def reset_failures(source: str) -> None:

@@ -140,12 +140,16 @@ def resolve(specs, for_val: bool = False) -> list[SourceSpec]:
 
     Raises:
         UserError: a bad spec, missing files, an empty glob or directory, an unknown
-            ``dataset:NAME``, or weights that sum to 0.
+            ``dataset:NAME``, a training source whose weight is 0 throughout, or weights
+            that sum to 0.
     """
     opt = "--val" if for_val else "--data"
     out, names = [], set()
     for text in specs:
         s = parse_spec(text)
+        if not for_val and s.w0 <= 0 and s.w1 <= 0:
+            raise UserError(f"{opt} {text}: weight 0 throughout, so no sample is ever drawn "
+                            "from it; drop it or give it a weight above 0")
         if s.kind == "shards":
             s.urls = tuple(shard_urls(s.target, split="validation" if for_val else "train",
                                       label=f"{opt} {text}"))

@@ -34,6 +34,7 @@ from .distributed import (
 from .evaluate import evaluate
 from .plan import RunPlan, TrainOptions, plan_run
 from .runlog import RunLog
+from .skips import reasons_line
 from .state import TrainState, build_state, checkpoint_payload, describe
 from .vocab import PAD_ID
 
@@ -47,7 +48,8 @@ def train(opts: TrainOptions) -> dict:
 
     Returns:
         The last validation result (:func:`model.evaluate.evaluate`; empty without
-        validation sources) with ``step`` and ``best_cer`` added.
+        validation sources) with ``step``, ``best_cer`` and ``skipped`` added (training
+        samples this process skipped, by source and reason, as one line; empty for none).
 
     Raises:
         UserError: a problem with the options, configs, sources, checkpoints or data
@@ -144,7 +146,8 @@ def _loop(plan: RunPlan, state: TrainState, d: Dist, progress: bool) -> dict:
         batches.close()
         stop.restore()
         log.close()
-    return {**summary, "step": state.step, "best_cer": state.best_cer}
+    return {**summary, "step": state.step, "best_cer": state.best_cer,
+            "skipped": reasons_line(batches.skip_reasons)}
 
 
 def _mix_weights(plan: RunPlan, state: TrainState) -> dict[str, float]:

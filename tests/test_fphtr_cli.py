@@ -35,6 +35,7 @@ def files(tmp_path_factory):
     payload = ckpt.model_payload(build_model(SMALL, vocab), vocab, SMALL, TrainConfig())
     ckpt.save(str(d / "m.pt"), payload)
     cv2.imwrite(str(d / "line.png"), np.full((32, 96), 255, np.uint8))
+    (d / "empty.png").write_bytes(b"")
     (d / "run").mkdir()
     (d / "run" / "metrics.jsonl").write_text(json.dumps(
         {"kind": "train", "step": 1, "loss": 2.0}) + "\n")
@@ -69,8 +70,24 @@ def _bad_cases(f: Path) -> list[list[str]]:
         ["predict", "--checkpoint", ck, png, "--threads", "-1"],
         ["plot", "no-run"], ["plot", run, "--out", "afile/curves.png"],
         ["plot", run, "--out", str(f)],
-        ["config", "lrr=1"], ["config", "--preset", "huge"],
-    ]
+        ["predict", "--checkpoint", ck, str(f / "empty.png")],
+        ["config", "lrr=1"], ["config", "--preset", "huge"], ["config", "lr=nan"],
+        train + ["--max-time", "0"], train + ["--max-time", ""],
+        ["train", "--data", "render:@0", "--out", "out"],
+        ["train", "--data", "render:@0:0", "--data", "render:", "--out", "out"],
+    ] + [train + [kv] for kv in BAD_VALUES]
+
+
+# Out-of-range training and model values: refused by name before --out is written.
+BAD_VALUES = ["lr=nan", "lr=-1", "lr=0", "lr=inf", "d_model=0", "num_workers=-1",
+              "label_smoothing=1.5", "threads=-1", "warmup_steps=-1", "dropout=1",
+              "batch_size=0", "max_len=2", "ema_decay=1", "min_lr_ratio=2", "clip_grad=0"]
+
+
+@pytest.mark.parametrize("kv", BAD_VALUES)
+def test_an_out_of_range_value_names_its_key(kv):
+    r = CliRunner().invoke(main, ["config", kv])
+    assert r.exit_code == 2 and r.stderr.startswith(f"Error: {kv.split('=')[0]}="), r.stderr
 
 
 @pytest.mark.parametrize("case", range(len(_bad_cases(Path("f")))))

@@ -6,11 +6,13 @@ eval / predict / plot work. Everything is tiny so the file runs in well under a 
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tarfile
 import time
+import warnings
 
 import cv2
 import pytest
@@ -154,9 +156,9 @@ def test_init_from_extends_the_vocabulary_and_other_vocab_is_refused(trained, tm
     assert grown["vocab"]["symbols"][:n] == old["vocab"]["symbols"]
     assert "Ω" in grown["vocab"]["symbols"][n:]
     assert grown["model"]["head.weight"].shape[0] == len(grown["vocab"]["symbols"])
-    # resuming the old run on data with characters it cannot encode: refused, with the fix
+    # resuming the old run on other data: refused, with the fix
     r = cli("train", "--out", trained, "--resume", "--data", new, "--no-progress")
-    one_line_error(r, "another vocabulary", "--init-from")
+    one_line_error(r, "cannot change --data of a running run", f"--init-from {base}")
     r = cli("train", "--data", new, "--out", str(tmp_path / "x"), "--init-from", base,
             "d_model=64")
     one_line_error(r, "cannot change d_model")
@@ -185,11 +187,24 @@ def test_resume_takes_the_same_command_again_from_any_folder(shards, tmp_path, m
                    "started from scratch", "drop --init-from")
     config = json.loads(open("run/config.json").read())
     assert config["data"] == [f"{data}={shards}@1.0"] and config["val"] == config["data"]
+    moved = ["train", "--data", f"{data}={shards}", "--val", data, "--out", "run",
+             "--no-progress", *FAST]
+    assert cli(*moved, "--resume", "--max-steps", "4").exit_code == 0  # same after resolving
+    other = str(tmp_path / "other")
+    os.symlink(shards, other)
+    for opt in ("--data", "--val"):
+        changed = [other if a == data and run[i - 1] == opt else a for i, a in enumerate(run)]
+        one_line_error(cli(*changed, "--resume", "--max-steps", "6"),
+                       f"cannot change {opt} of a running run")
+    after = json.loads(open("run/config.json").read())
+    assert (after["data"], after["val"]) == (config["data"], config["val"])
+    one_line_error(cli(*run, "--resume", "--max-steps", "3"),
+                   "already at step 4", "--max-steps above 4")
     monkeypatch.chdir(tmp_path)
     out = os.path.join(os.path.dirname(shards), "run")
-    r = cli("train", "--out", out, "--resume", "--max-steps", "4", "--no-progress")
+    r = cli("train", "--out", out, "--resume", "--max-steps", "5", "--no-progress")
     assert r.exit_code == 0, r.output
-    assert ckpt.load(os.path.join(out, "last.pt"))["step"] == 4
+    assert ckpt.load(os.path.join(out, "last.pt"))["step"] == 5
 
 
 def _pages(out, corrupt_first=False):
@@ -229,6 +244,24 @@ def test_eval_and_validation_score_every_sample(trained, shards, tmp_path):
     assert (val["scored"], val["not_scored"]) == (4, 1)
     assert "4 samples" in r.output and "1 not scored (pages: 1 image bytes do not decode)" \
         in r.output
+
+
+def test_skipped_samples_warn_once_per_reason_and_sum_up_at_the_end(shards, tmp_path):
+    """Pages longer than max_len, drawn again and again from a resampled stream in a loader
+    worker (3 of its 5 labels are longer): one warning line for the reason, and the final
+    line counts them."""
+    pages = os.path.join(_pages(tmp_path / "pages"), "validation-000000.tar")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = cli("train", "--data", shards, "--data", f"pages={pages}@4", "--out",
+                str(tmp_path / "run"), "--max-steps", "3", "--no-progress", *FAST,
+                "num_workers=1", "max_len=200")
+    assert r.exit_code == 0, r.output
+    warned = [str(w.message) for w in caught if "longer than max_len" in str(w.message)]
+    assert len(warned) == 1 and warned[0].startswith("skipped sample"), warned
+    last = r.output.strip().splitlines()[-1]
+    n = int(re.search(r"; skipped pages: (\d+) label longer than max_len=200 tokens", last)[1])
+    assert n >= 3, last  # each long page, some more than once
 
 
 def test_progress_in_a_log_is_plain_lines(tmp_path, capsys):
