@@ -98,3 +98,11 @@ def test_webdataset_library_reads_our_shards(tmp_path):
     assert got[0]["txt"] == "Hello world\n  indented"
     assert got[0]["png"].shape == (40, 120)
     assert len(list(iter_samples(str(tmp_path)))) == 4
+
+
+@pytest.mark.parametrize("data", [b"", b"\x89PNG\r\n\x1a\n", b"not an image"])
+def test_undecodable_image_bytes_raise_value_error(data):
+    from synthtext.dataset.sample import decode_image
+
+    with pytest.raises(ValueError, match="image bytes"):
+        decode_image(data)

@@ -191,7 +191,13 @@ def encode_image(image: np.ndarray, ext: str, quality: int = 90) -> bytes:
 
 
 def decode_image(data: bytes, grayscale: bool | None = None) -> np.ndarray:
-    """Decode image bytes to uint8 (H x W for grayscale files, H x W x 3 RGB otherwise)."""
+    """Decode image bytes to uint8 (H x W for grayscale files, H x W x 3 RGB otherwise).
+
+    Raises:
+        ValueError: the bytes are empty or do not decode as an image.
+    """
+    if not data:
+        raise ValueError("image bytes are empty")
     arr = np.frombuffer(data, dtype=np.uint8)
     flag = cv2.IMREAD_UNCHANGED if grayscale is None else (
         cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR)
