@@ -179,8 +179,9 @@ def read_jsonl(path: str, encoding: str, skips: Skips, normalize: str = "NFC"
             continue
         try:
             obj = json.loads(line)
-            assert isinstance(obj, dict)
-        except (ValueError, AssertionError):
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):  # not JSON, or JSON that is not an object
             skips.add("bad_row", f"{Path(path).name}:{n}")
             continue
         fields = {k: next((str(obj[a]) for a in al if obj.get(a) is not None), None)
