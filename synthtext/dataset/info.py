@@ -47,25 +47,43 @@ def naming_path(path: str | os.PathLike) -> Iterator[None]:
         raise
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
-    """Write JSON to a temp file in the same directory, fsync, then rename over ``path``.
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, fsync: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a temp name in the same folder (created if
+    missing) and a rename, so ``path`` never holds a partial file; with ``fsync`` the
+    bytes reach the disk before the rename (for files a resume trusts).
+
+    Returns:
+        ``path`` as a Path.
 
     Raises:
         OSError: naming the file (see :func:`naming_path`); the temp file is removed.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with naming_path(path), open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=indent, sort_keys=True, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
+        with naming_path(path), open(tmp, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    """Write ``obj`` as sorted, UTF-8 JSON plus a newline, fsynced, atomically
+    (:func:`write_bytes_atomic`).
+
+    Raises:
+        OSError: naming the file (see :func:`naming_path`); the temp file is removed.
+    """
+    text = json.dumps(obj, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"), fsync=True)
 
 
 def read_json_object(path: str | os.PathLike, label: str) -> dict:

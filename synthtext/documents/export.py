@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from synthtext.dataset.errors import UserError
+from synthtext.dataset.info import write_bytes_atomic
 from synthtext.dataset.progress import progress_bar
 from synthtext.dataset.sample import IMAGE_EXTS, decode_metadata
 from synthtext.dataset.shards import iter_samples
@@ -85,14 +86,6 @@ def page_regions(meta: dict, size: tuple[int, int]) -> tuple[list[ExportRegion],
             for rid in order if rid in owners], blank
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary name in the same folder and a
-    rename, so ``path`` never holds a partial file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def export_sample(d: dict, fmt: str, out: Path) -> ExportSummary:
     """Write one WebDataset sample dict (raw bytes, as from a tar) to ``out``.
 
@@ -112,8 +105,8 @@ def export_sample(d: dict, fmt: str, out: Path) -> ExportSummary:
         raise UserError(f"{where}: unreadable metadata ({e}); re-create the shards with "
                         "this synthgen") from None
     name = f"{key}.{ext}"
-    write_atomic(out / name, d[ext])
-    write_atomic(out / f"{key}.xml", _WRITERS[fmt](name, size, regions))
+    write_bytes_atomic(out / name, d[ext])
+    write_bytes_atomic(out / f"{key}.xml", _WRITERS[fmt](name, size, regions))
     lines = [line for r in regions for line in r.lines]
     return ExportSummary(1, len(lines), sum(len(line.words) for line in lines), blank)
 

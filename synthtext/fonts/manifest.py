@@ -24,11 +24,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from synthtext.dataset.errors import FontError
+from synthtext.dataset.info import write_bytes_atomic
 from synthtext.fonts.charset import coverage_summary, default_cache_dir, file_sha256
 from synthtext.fonts.shipped import package_file, shipped_manifest
 
@@ -248,16 +248,9 @@ def read_record(entry: dict, cache: Path) -> dict | None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same directory + rename: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Temp file in the same directory + rename: readers never see a partial file
+    (:func:`synthtext.dataset.info.write_bytes_atomic`)."""
+    write_bytes_atomic(path, data)
 
 
 def write_record(entry: dict, cache: Path, sha256: str) -> None:

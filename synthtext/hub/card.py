@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import cv2
 import yaml
 
 from synthtext.dataset.errors import UserError
-from synthtext.dataset.info import INFO_FILE, naming_path, read_info
+from synthtext.dataset.info import INFO_FILE, read_info, write_bytes_atomic
 from synthtext.dataset.names import check_split_name
 from synthtext.preview import preview_sheet
 from synthtext.render.config import embedded_corpus_path
@@ -125,23 +124,9 @@ def write_card(out: str | os.PathLike, **options) -> list[Path]:
     card = build_card(out, **options)
     written = []
     if card.preview_png is not None:
-        written.append(_write_atomic(Path(out) / PREVIEW, card.preview_png))
-    written.append(_write_atomic(Path(out) / README, card.readme.encode("utf-8")))
+        written.append(write_bytes_atomic(Path(out) / PREVIEW, card.preview_png))
+    written.append(write_bytes_atomic(Path(out) / README, card.readme.encode("utf-8")))
     return written
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with naming_path(path):
-            tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _source_info(m: dict) -> dict:
